@@ -1,0 +1,33 @@
+# Quick start: `make demo` (set up and run a short real job), `make test` (set up and run the tests).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-slow bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# CPU build of torch first (a local wheel here); the project then sees torch as satisfied.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[generative,dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/simdiff demo --out demo_output
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+bench: $(STAMP)
+	$(PY) -m pip install -q '.[bench]' || true
+	$(PY) benchmarks/bench_sde.py
+
+clean:
+	rm -rf $(VENV) demo_output .pytest_cache

@@ -1,0 +1,1 @@
+"""Compiled stepping loops (imported on the first compiled solve)."""

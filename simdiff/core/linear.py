@@ -1,0 +1,152 @@
+r"""Linear parts of semilinear problems :math:`\dot y = L(t) y + N(t, y)`.
+
+Exponential integrators treat :math:`L` exactly and need three things from it: how to apply it,
+a basis in which it is diagonal (``forward``/``backward``), and its integral over a step in that
+basis, :math:`Z = \int_{t_0}^{t_1} L`, whose phi functions weight the nonlinear terms.
+
+- ``Diagonal(d)``: :math:`L = \mathrm{diag}(d)`, constant; ``d`` broadcasts against ``y``.
+- ``ScalarOfTime(rate, integral)``: :math:`L(t) = \ell(t)` times the identity, e.g. the
+  :math:`-\tfrac12\beta(t)` of the VP-SDE. ``integral(t0, t1)`` must return
+  :math:`\int_{t_0}^{t_1}\ell`, exactly if possible (the linear part is then integrated exactly).
+- ``FourierDiagonal(symbol, axes)``: :math:`L` diagonal in the real FFT basis over ``axes``
+  (the Laplacian of a periodic grid: ``symbol = -D |k|^2``).
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Callable
+
+import numpy as np
+
+from simdiff.core.phi import phi as _phi
+from simdiff.errors import InputError
+
+
+class Linear:
+    """Base class: the interface exponential integrators use."""
+
+    time_dependent = False
+
+    def apply(self, t: float, y, ops):
+        raise NotImplementedError
+
+    def forward(self, y, ops):
+        return y
+
+    def backward(self, yh, ops, like):
+        return yh
+
+    def z(self, t0: float, t1: float) -> np.ndarray | float:
+        """The integral of L over [t0, t1] in the diagonal basis (numpy or float)."""
+        raise NotImplementedError
+
+    def check(self, y0) -> None:
+        """Raise InputError when this linear part does not fit a state like ``y0``."""
+
+    def phis(self, t0: float, t1: float, kmax: int, ops, like):
+        """``[phi_0(Z), ..., phi_kmax(Z)]`` converted for arithmetic with ``like``; cached."""
+        key = (round(t0, 15), round(t1, 15), kmax) if self.time_dependent else (round(t1 - t0, 15), kmax)
+        cache = self.__dict__.setdefault("_phi_cache", OrderedDict())
+        backend = (ops.name, str(getattr(like, "device", "")), str(getattr(like, "dtype", "")))
+        full = key + backend
+        if full in cache:
+            return cache[full]
+        z = self.z(t0, t1)
+        vals = _phi(z, kmax)
+        if np.ndim(z) == 0:
+            vals = [complex(v) if np.iscomplexobj(v) else float(v) for v in vals]
+        else:
+            vals = [ops.asarray_like(v, like) for v in vals]
+        cache[full] = vals
+        if len(cache) > 16:
+            cache.popitem(last=False)
+        return vals
+
+
+class Diagonal(Linear):
+    """``L = diag(d)`` with ``d`` constant, broadcastable to the state's shape."""
+
+    def __init__(self, d):
+        self.d = np.asarray(d, dtype=float)
+        if not np.all(np.isfinite(self.d)):
+            raise InputError("Diagonal(d): d has non-finite entries; pass finite values.")
+
+    def apply(self, t, y, ops):
+        return ops.asarray_like(self.d, y) * y
+
+    def z(self, t0, t1):
+        return (t1 - t0) * self.d
+
+    def check(self, y0):
+        try:
+            np.broadcast_shapes(self.d.shape, tuple(y0.shape))
+        except ValueError:
+            raise InputError(f"Diagonal(d) has shape {self.d.shape}, which does not broadcast to y0's shape "
+                             f"{tuple(y0.shape)}.") from None
+
+
+class ScalarOfTime(Linear):
+    """``L(t) = rate(t) * I``; ``integral(t0, t1)`` is the exact integral of ``rate``."""
+
+    time_dependent = True
+
+    def __init__(self, rate: Callable[[float], float], integral: Callable[[float, float], float]):
+        self.rate = rate
+        self.integral = integral
+
+    def apply(self, t, y, ops):
+        return float(self.rate(t)) * y
+
+    def z(self, t0, t1):
+        return float(self.integral(t0, t1))
+
+
+class Constant(ScalarOfTime):
+    """``L = c * I`` with a constant c."""
+
+    time_dependent = False
+
+    def __init__(self, c: float):
+        self.c = float(c)
+        super().__init__(lambda t: self.c, lambda t0, t1: self.c * (t1 - t0))
+
+
+class FourierDiagonal(Linear):
+    """``L`` diagonal in the real FFT basis over ``axes``: ``(L y)^ = symbol * y^``.
+
+    ``symbol`` has the shape of ``numpy.fft.rfftn(y, axes=axes)`` (or broadcasts to it).
+    """
+
+    def __init__(self, symbol, axes: tuple[int, ...]):
+        self.symbol = np.asarray(symbol)
+        self.axes = tuple(int(a) for a in axes)
+
+    def _shape(self, y):
+        return [y.shape[a] for a in self.axes]
+
+    def forward(self, y, ops):
+        return ops.rfftn(y, self.axes)
+
+    def backward(self, yh, ops, like):
+        return ops.irfftn(yh, self._shape(like), self.axes)
+
+    def apply(self, t, y, ops):
+        return self.backward(ops.asarray_like(self.symbol, y) * self.forward(y, ops), ops, y)
+
+    def z(self, t0, t1):
+        return (t1 - t0) * self.symbol
+
+    def check(self, y0):
+        shape = list(y0.shape)
+        try:
+            for a in self.axes:
+                shape[a]
+        except IndexError:
+            raise InputError(f"FourierDiagonal axes {self.axes} do not exist for y0 of shape {tuple(y0.shape)}.") from None
+        spec = list(shape)
+        spec[self.axes[-1]] = shape[self.axes[-1]] // 2 + 1
+        try:
+            np.broadcast_shapes(self.symbol.shape, tuple(spec))
+        except ValueError:
+            raise InputError(f"FourierDiagonal symbol has shape {self.symbol.shape}; the rfftn of y0 over "
+                             f"axes {self.axes} has shape {tuple(spec)}.") from None
