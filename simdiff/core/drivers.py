@@ -24,7 +24,7 @@ __all__ = ["Driver", "Brownian", "FractionalGaussian", "AlphaStable", "Prescribe
 
 
 class Driver:
-    """Base class. Subclasses set ``kind`` and implement ``begin``.
+    r"""Base class. Subclasses set ``kind`` and implement ``begin``.
 
     ``begin(rng, dts, shape, like, ops, area)`` returns a stream with ``next() -> (dW, area)``,
     ``take(n) -> (dW[n, ...], area)`` (numpy only, for compiled loops), ``position`` and ``seek``.

@@ -33,7 +33,12 @@ def kernel(fn=None, *, cache: bool = True, fastmath: bool = False):
     >>> k = simdiff.Kernel(decay, p=[2.0])
     """
     def wrap(f):
-        return nb.njit(KERNEL_SIG, cache=cache, fastmath=fastmath)(f)
+        try:
+            return nb.njit(KERNEL_SIG, cache=cache, fastmath=fastmath)(f)
+        except RuntimeError as err:  # defined in a REPL or `python -c`: no file to cache beside
+            if "cannot cache" not in str(err):
+                raise
+            return nb.njit(KERNEL_SIG, cache=False, fastmath=fastmath)(f)
 
     return wrap(fn) if fn is not None else wrap
 

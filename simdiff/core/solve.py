@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from simdiff.core import checkpoint as ckpt
-from simdiff.core import methods as _methods
+from simdiff.core.methods import all_methods as _all_methods, get as _get_method
 from simdiff.core import rng as _rng
 from simdiff.core.backend import is_torch, ops_for
 from simdiff.core.problem import ODE, SDE, Kernel
@@ -150,7 +150,7 @@ def _check_problem(problem, y0, t0):
 
 def _suitable(problem) -> list[str]:
     out = []
-    for m in _methods.all_methods():
+    for m in _all_methods():
         try:
             _check_pairing(m, problem)
             out.append(m.name)
@@ -364,7 +364,7 @@ def solve(
         raise InputError("pass dt or grid, not both.")
     if method is None:
         method = "euler_maruyama" if problem.kind == "sde" else ("dopri5" if dt is None and grid is None else "rk4")
-    m = _methods.get(method)
+    m = _get_method(method)
     _pair(m, problem)
     if not m.adaptive and dt is None and grid is None:
         raise InputError(f"method {m.name!r} takes fixed steps: pass dt (e.g. dt={T / 100:g}) or grid=, "

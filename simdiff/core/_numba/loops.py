@@ -86,7 +86,7 @@ def em_loop(f, g, ts, y, pf, ipf, pg, ipg, g_const, post, pp, pip, use_post, rng
             g(t, y, gv, pg, ipg)
         bad = False
         for i in range(n):
-            v = y[i] + fv[i] * h + gv[i] * sq * rng.standard_normal()
+            v = y[i] + fv[i] * h + gv[i] * (rng.standard_normal() * sq)
             y[i] = v
             if not np.isfinite(v):
                 bad = True
