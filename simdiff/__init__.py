@@ -15,7 +15,7 @@ import importlib
 
 from simdiff.core import (
     ODE, SDE, AlphaStable, Brownian, Constant, Diagonal, FourierDiagonal, FractionalGaussian, Kernel,
-    Linear, Method, Prescribed, ScalarOfTime, Solution, Stats, methods, register, solve, time_grid,
+    Linear, Method, Prescribed, ScalarOfTime, Solution, SparseOperator, Stats, methods, register, solve, time_grid,
 )
 from simdiff.errors import (
     CheckpointError, InputError, InputTypeError, MethodMismatch, SimdiffError, StabilityError,
@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ODE", "SDE", "Kernel", "kernel", "solve", "time_grid", "Solution", "Stats", "methods", "register",
     "Method", "Brownian", "FractionalGaussian", "AlphaStable", "Prescribed",
-    "Linear", "Diagonal", "Constant", "ScalarOfTime", "FourierDiagonal",
+    "Linear", "Diagonal", "Constant", "ScalarOfTime", "FourierDiagonal", "SparseOperator",
     "SimdiffError", "InputError", "InputTypeError", "MethodMismatch", "StabilityError", "CheckpointError",
     "__version__",
 ]

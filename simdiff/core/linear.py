@@ -26,6 +26,7 @@ class Linear:
     """Base class: the interface exponential integrators use."""
 
     time_dependent = False
+    diagonalisable = True   # exponential methods need phi functions of L in a diagonal basis
 
     def apply(self, t: float, y, ops):
         raise NotImplementedError
@@ -42,6 +43,10 @@ class Linear:
 
     def check(self, y0) -> None:
         """Raise InputError when this linear part does not fit a state like ``y0``."""
+
+    def solve_shifted(self, t: float, a: float, rhs, ops):
+        """``(I - a L(t))^{-1} rhs``: the linear solve of implicit methods."""
+        raise NotImplementedError(f"{type(self).__name__} has no implicit solve")
 
     def phis(self, t0: float, t1: float, kmax: int, ops, like):
         """``[phi_0(Z), ..., phi_kmax(Z)]`` converted for arithmetic with ``like``; cached."""
@@ -77,6 +82,9 @@ class Diagonal(Linear):
     def z(self, t0, t1):
         return (t1 - t0) * self.d
 
+    def solve_shifted(self, t, a, rhs, ops):
+        return rhs / ops.asarray_like(1.0 - a * self.d, rhs)
+
     def check(self, y0):
         try:
             np.broadcast_shapes(self.d.shape, tuple(y0.shape))
@@ -99,6 +107,9 @@ class ScalarOfTime(Linear):
 
     def z(self, t0, t1):
         return float(self.integral(t0, t1))
+
+    def solve_shifted(self, t, a, rhs, ops):
+        return rhs / (1.0 - a * float(self.rate(t)))
 
 
 class Constant(ScalarOfTime):
@@ -136,6 +147,10 @@ class FourierDiagonal(Linear):
     def z(self, t0, t1):
         return (t1 - t0) * self.symbol
 
+    def solve_shifted(self, t, a, rhs, ops):
+        den = ops.asarray_like(1.0 - a * self.symbol, rhs)
+        return self.backward(self.forward(rhs, ops) / den, ops, rhs)
+
     def check(self, y0):
         shape = list(y0.shape)
         try:
@@ -150,3 +165,49 @@ class FourierDiagonal(Linear):
         except ValueError:
             raise InputError(f"FourierDiagonal symbol has shape {self.symbol.shape}; the rfftn of y0 over "
                              f"axes {self.axes} has shape {tuple(spec)}.") from None
+
+
+class SparseOperator(Linear):
+    """``L y = A @ y.ravel()`` for a (sparse) matrix ``A`` of size ``y.size``; numpy states.
+
+    Implicit methods factorise ``I - a A`` once per distinct ``a`` (scipy's SuperLU) and reuse the
+    factors for every step with that step size. Exponential methods are not offered on it
+    (``z`` would need a matrix function); use ``FourierDiagonal`` on periodic grids instead.
+    """
+
+    diagonalisable = False
+
+    def __init__(self, A):
+        import scipy.sparse as sp
+
+        self.A = sp.csc_matrix(A, dtype=float)
+        if self.A.shape[0] != self.A.shape[1]:
+            raise InputError(f"SparseOperator needs a square matrix; got shape {self.A.shape}.")
+        self._lu: OrderedDict = OrderedDict()
+
+    def apply(self, t, y, ops):
+        return (self.A @ y.reshape(-1)).reshape(y.shape)
+
+    def z(self, t0, t1):
+        raise InputError("exponential methods need a diagonalisable linear part (Diagonal, ScalarOfTime, "
+                         "FourierDiagonal); SparseOperator works with backward_euler and crank_nicolson.")
+
+    def check(self, y0):
+        if self.A.shape[0] != int(np.prod(y0.shape)):
+            raise InputError(f"SparseOperator is {self.A.shape[0]}x{self.A.shape[1]}, but y0 has "
+                             f"{int(np.prod(y0.shape))} entries (shape {tuple(y0.shape)}).")
+        if type(y0).__module__.startswith("torch"):
+            raise InputError("SparseOperator runs on numpy arrays; pass y0 as a numpy array.")
+
+    def solve_shifted(self, t, a, rhs, ops):
+        import scipy.sparse as sp
+        from scipy.sparse.linalg import splu
+
+        key = round(float(a), 15)
+        lu = self._lu.get(key)
+        if lu is None:
+            lu = splu((sp.identity(self.A.shape[0], format="csc") - a * self.A).tocsc())
+            self._lu[key] = lu
+            if len(self._lu) > 4:
+                self._lu.popitem(last=False)
+        return lu.solve(np.ascontiguousarray(rhs.reshape(-1), dtype=float)).reshape(rhs.shape)

@@ -166,6 +166,9 @@ def _check_pairing(method, problem) -> None:
         why = f"it solves {'/'.join(sorted(method.kinds)).upper()}s, and this problem is an {kind.upper()}"
     elif method.needs_linear and problem.linear is None:
         why = "it needs a linear part (ODE/SDE(..., linear=Diagonal|ScalarOfTime|FourierDiagonal))"
+    elif method.needs_phi and not problem.linear.diagonalisable:
+        why = (f"it needs a diagonalisable linear part (Diagonal, ScalarOfTime, FourierDiagonal), "
+               f"not {type(problem.linear).__name__}")
     elif kind == "sde":
         if problem.noise not in method.noise:
             why = f"it does not accept noise={problem.noise!r} (it accepts {', '.join(sorted(method.noise))})"

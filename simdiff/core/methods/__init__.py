@@ -20,11 +20,11 @@ def register(method: Method, *, replace: bool = False) -> Method:
 
 
 def _load_builtin() -> None:
-    from simdiff.core.methods import explicit, exponential, stochastic
+    from simdiff.core.methods import explicit, exponential, implicit, stochastic
 
     for m in (explicit.EULER, explicit.HEUN, explicit.RK4, explicit.SSPRK3, explicit.Dopri5()):
         register(m)
-    for m in stochastic.ALL() + exponential.ALL():
+    for m in stochastic.ALL() + exponential.ALL() + implicit.ALL():
         register(m)
 
 

@@ -30,6 +30,7 @@ class Method:
     calculus: ClassVar[frozenset] = frozenset({"ito"})  # which SDE solution it converges to
     needs_linear: ClassVar[bool] = False
     needs_area: ClassVar[bool] = False
+    needs_phi: ClassVar[bool] = False            # exponential: needs a diagonalisable linear part
     adaptive: ClassVar[bool] = False
     evals_per_step: ClassVar[int] = 1             # drift/rhs evaluations per accepted step
     description: ClassVar[str] = ""

@@ -17,6 +17,7 @@ from simdiff.core.methods.stochastic import ALL_NOISE
 
 class _Exponential(Method):
     needs_linear = True
+    needs_phi = True
 
     def _setup(self, ev, t0, t1, y0, kmax, half=False):
         lin = ev.problem.linear
