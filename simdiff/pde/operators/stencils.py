@@ -1,0 +1,289 @@
+"""Compiled diffusion operators (numba kernels with the core's kernel signature).
+
+``div_grad_kernel`` is the general one: variable diffusivity in flux form, masks (no-flux or
+Dirichlet faces), every boundary rule, 2nd- or 4th-order stencils. ``laplace_kernel`` is the fast
+one for the common case (constant D, no mask, 2nd order): it walks the grid row by row along the
+last axis, so the inner loop has no branches and vectorises; boundary cells are peeled off.
+Both write ``out = div(D grad u) + source - decay * u``; :mod:`.reference` has the same maths in numpy.
+
+Layout of the parameter arrays (built by :func:`pack`), with the grid padded to three kernel
+axes (a 2D grid of shape (n, m) runs as (1, n, m)); side ``s = 2 * axis + (0 low | 1 high)``:
+
+ip: [0] ndim, [1:4] shape, [4:10] side kind (0 periodic, 1 ghost rule, 2 inactive axis),
+    [10:16] offset of each side's ghost ``b`` values in p, [16] mask?, [17] mask faces Dirichlet?,
+    [18] D field?, [19] D offset, [20] source?, [21] source offset, [22] order, [23] mask offset
+    in ip, then the mask (1 inside, 0 outside)
+p:  [0] D, [1:4] 1/dx^2, [4:10] ghost ``a`` per side, [10] decay, [11] mask face value, then the
+    ``b`` arrays, the D field, the source field.
+"""
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from simdiff.core.kernels import KERNEL_SIG
+
+HDR_I = 24
+HDR_P = 12
+
+
+@nb.njit(cache=True, inline="always")
+def _neighbour(y, p, ip, i, j, k, ax, dirn, uc, Dc, dfield, doff):
+    """(value, face diffusivity) of the neighbour of cell (i, j, k) along ``ax`` in ``dirn``."""
+    n0, n1, n2 = ip[1], ip[2], ip[3]
+    if ax == 0:
+        c, n = i + dirn, n0
+    elif ax == 1:
+        c, n = j + dirn, n1
+    else:
+        c, n = k + dirn, n2
+    side = 2 * ax + (0 if dirn < 0 else 1)
+    if c < 0 or c >= n:
+        if ip[4 + side] == 0:       # periodic wrap
+            c = c + n if c < 0 else c - n
+        else:                        # ghost rule: a * edge + b
+            if ax == 0:
+                face = j * n2 + k
+            elif ax == 1:
+                face = i * n2 + k
+            else:
+                face = i * n1 + j
+            return p[4 + side] * uc + p[ip[10 + side] + face], Dc
+    if ax == 0:
+        idx = (c * n1 + j) * n2 + k
+    elif ax == 1:
+        idx = (i * n1 + c) * n2 + k
+    else:
+        idx = (i * n1 + j) * n2 + c
+    if ip[16] == 1 and ip[ip[23] + idx] == 0:     # across a mask face
+        if ip[17] == 1:
+            return 2.0 * p[11] - uc, Dc
+        return uc, 0.0
+    if dfield:
+        Dn = p[doff + idx]
+        s = Dc + Dn
+        return y[idx], (2.0 * Dc * Dn / s) if s > 0.0 else 0.0
+    return y[idx], Dc
+
+
+@nb.njit(cache=True, inline="always")
+def _second(y, p, ip, i, j, k, ax, dirn):
+    """The cell two steps away along ``ax`` (4th-order stencil), or NaN when it lies beyond a wall."""
+    n0, n1, n2 = ip[1], ip[2], ip[3]
+    if ax == 0:
+        c, n = i + 2 * dirn, n0
+    elif ax == 1:
+        c, n = j + 2 * dirn, n1
+    else:
+        c, n = k + 2 * dirn, n2
+    if c < 0 or c >= n:
+        if ip[4 + 2 * ax + (0 if dirn < 0 else 1)] != 0:
+            return np.nan
+        c = c + n if c < 0 else c - n
+    if ax == 0:
+        return y[(c * n1 + j) * n2 + k]
+    if ax == 1:
+        return y[(i * n1 + c) * n2 + k]
+    return y[(i * n1 + j) * n2 + c]
+
+
+@nb.njit(KERNEL_SIG, cache=True)
+def div_grad_kernel(t, y, out, p, ip):
+    n0, n1, n2 = ip[1], ip[2], ip[3]
+    mflag = ip[16] == 1
+    moff = ip[23]
+    dfield = ip[18] == 1
+    doff = ip[19]
+    sflag = ip[20] == 1
+    soff = ip[21]
+    order4 = ip[22] == 4
+    decay = p[10]
+    for i in range(n0):
+        for j in range(n1):
+            base = (i * n1 + j) * n2
+            for k in range(n2):
+                c = base + k
+                if mflag and ip[moff + c] == 0:
+                    out[c] = 0.0
+                    continue
+                uc = y[c]
+                Dc = p[doff + c] if dfield else p[0]
+                acc = 0.0
+                for ax in range(3):
+                    if ip[4 + 2 * ax] == 2:
+                        continue
+                    w = p[1 + ax]
+                    um, dm = _neighbour(y, p, ip, i, j, k, ax, -1, uc, Dc, dfield, doff)
+                    up, dp = _neighbour(y, p, ip, i, j, k, ax, 1, uc, Dc, dfield, doff)
+                    if order4:
+                        umm = _second(y, p, ip, i, j, k, ax, -1)
+                        upp = _second(y, p, ip, i, j, k, ax, 1)
+                        if not (np.isnan(umm) or np.isnan(upp)):
+                            acc += Dc * w * (-umm + 16.0 * um - 30.0 * uc + 16.0 * up - upp) / 12.0
+                            continue
+                    acc += w * (dp * (up - uc) - dm * (uc - um))
+                if sflag:
+                    acc += p[soff + c]
+                out[c] = acc - decay * uc
+
+
+@nb.njit(cache=True, inline="always")
+def _row_offset(idx, n, stride, kind):
+    """Offset of the neighbour row, or -1 when it is a ghost row (wall)."""
+    if 0 <= idx < n:
+        return idx * stride
+    if kind == 0:
+        return (idx + n if idx < 0 else idx - n) * stride
+    return -1
+
+
+@nb.njit(KERNEL_SIG, cache=True)
+def laplace_kernel(t, y, out, p, ip):
+    n0, n1, n2 = ip[1], ip[2], ip[3]
+    D = p[0]
+    w0, w1, w2 = D * p[1], D * p[2], D * p[3]
+    decay = p[10]
+    sflag = ip[20] == 1
+    soff = ip[21]
+    act0 = ip[4] != 2
+    act1 = ip[6] != 2
+    gm0 = np.empty(n2)
+    gp0 = np.empty(n2)
+    gm1 = np.empty(n2)
+    gp1 = np.empty(n2)
+    for i in range(n0):
+        for j in range(n1):
+            base = (i * n1 + j) * n2
+            # neighbour rows along axes 0 and 1: an offset into y, or a ghost row
+            om0 = op0 = om1 = op1 = base
+            if act0:
+                om0 = _row_offset(i - 1, n0, n1 * n2, ip[4])
+                op0 = _row_offset(i + 1, n0, n1 * n2, ip[5])
+                if om0 >= 0:
+                    om0 += j * n2
+                else:
+                    for k in range(n2):
+                        gm0[k] = p[4] * y[base + k] + p[ip[10] + j * n2 + k]
+                if op0 >= 0:
+                    op0 += j * n2
+                else:
+                    for k in range(n2):
+                        gp0[k] = p[5] * y[base + k] + p[ip[11] + j * n2 + k]
+            if act1:
+                om1 = _row_offset(j - 1, n1, n2, ip[6])
+                op1 = _row_offset(j + 1, n1, n2, ip[7])
+                if om1 >= 0:
+                    om1 += i * n1 * n2
+                else:
+                    for k in range(n2):
+                        gm1[k] = p[6] * y[base + k] + p[ip[12] + i * n2 + k]
+                if op1 >= 0:
+                    op1 += i * n1 * n2
+                else:
+                    for k in range(n2):
+                        gp1[k] = p[7] * y[base + k] + p[ip[13] + i * n2 + k]
+            rm0 = y[om0:om0 + n2] if om0 >= 0 else gm0
+            rp0 = y[op0:op0 + n2] if op0 >= 0 else gp0
+            rm1 = y[om1:om1 + n2] if om1 >= 0 else gm1
+            rp1 = y[op1:op1 + n2] if op1 >= 0 else gp1
+            u = y[base:base + n2]
+            o = out[base:base + n2]
+            for k in range(1, n2 - 1):
+                uc = u[k]
+                o[k] = (w2 * (u[k - 1] + u[k + 1] - 2.0 * uc) + w0 * (rm0[k] + rp0[k] - 2.0 * uc)
+                        + w1 * (rm1[k] + rp1[k] - 2.0 * uc) - decay * uc)
+            # the two ends of the row, along the last axis
+            for k in (0, n2 - 1):
+                uc = u[k]
+                if k == 0:
+                    left = u[n2 - 1] if ip[8] == 0 else p[8] * uc + p[ip[14] + i * n1 + j]
+                    right = u[1]
+                else:
+                    left = u[n2 - 2]
+                    right = u[0] if ip[9] == 0 else p[9] * uc + p[ip[15] + i * n1 + j]
+                o[k] = (w2 * (left + right - 2.0 * uc) + w0 * (rm0[k] + rp0[k] - 2.0 * uc)
+                        + w1 * (rm1[k] + rp1[k] - 2.0 * uc) - decay * uc)
+            if sflag:
+                for k in range(n2):
+                    o[k] += p[soff + base + k]
+
+
+@nb.njit(cache=True)
+def _pad_ghosts(y, p, ip):
+    """y as (n0+2, n1+2, n2+2) with ghost layers (periodic copies or ghost rules, corners too)."""
+    n0, n1, n2 = ip[1], ip[2], ip[3]
+    g = np.zeros((n0 + 2, n1 + 2, n2 + 2))
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                g[i + 1, j + 1, k + 1] = y[(i * n1 + j) * n2 + k]
+    ns = (n0, n1, n2)
+    for ax in range(3):
+        kind_lo, kind_hi = ip[4 + 2 * ax], ip[5 + 2 * ax]
+        if kind_lo == 2:
+            continue
+        n = ns[ax]
+        # loop over the other two axes on the padded range (earlier axes already have ghosts)
+        r1 = n1 + 2 if ax != 1 else 1
+        r0 = n0 + 2 if ax != 0 else 1
+        r2 = n2 + 2 if ax != 2 else 1
+        for a in range(r0):
+            for b in range(r1):
+                for c in range(r2):
+                    for side in range(2):
+                        kind = kind_lo if side == 0 else kind_hi
+                        e = 1 if side == 0 else n          # edge cell index (padded)
+                        gi = 0 if side == 0 else n + 1     # ghost index (padded)
+                        wrap = n if side == 0 else 1
+                        if ax == 0:
+                            edge = g[e, b, c]
+                            src = g[wrap, b, c]
+                            fj, fk = min(max(b - 1, 0), n1 - 1), min(max(c - 1, 0), n2 - 1)
+                            face = fj * n2 + fk
+                        elif ax == 1:
+                            edge = g[a, e, c]
+                            src = g[a, wrap, c]
+                            fi, fk = min(max(a - 1, 0), n0 - 1), min(max(c - 1, 0), n2 - 1)
+                            face = fi * n2 + fk
+                        else:
+                            edge = g[a, b, e]
+                            src = g[a, b, wrap]
+                            fi, fj = min(max(a - 1, 0), n0 - 1), min(max(b - 1, 0), n1 - 1)
+                            face = fi * n1 + fj
+                        s = 2 * ax + side
+                        v = src if kind == 0 else p[4 + s] * edge + p[ip[10 + s] + face]
+                        if ax == 0:
+                            g[gi, b, c] = v
+                        elif ax == 1:
+                            g[a, gi, c] = v
+                        else:
+                            g[a, b, gi] = v
+    return g
+
+
+@nb.njit(KERNEL_SIG, cache=True)
+def anisotropic_kernel(t, y, out, p, ip):
+    """sum_ij D_ij d_i d_j u for a constant symmetric tensor (3x3 in kernel axes, at p[ip[19]:])."""
+    n0, n1, n2 = ip[1], ip[2], ip[3]
+    g = _pad_ghosts(y, p, ip)
+    toff = ip[19]
+    h0, h1, h2 = np.sqrt(p[1]), np.sqrt(p[2]), np.sqrt(p[3])   # 1/dx per axis (0 if inactive)
+    D00, D01, D02 = p[toff + 0], p[toff + 1], p[toff + 2]
+    D11, D12, D22 = p[toff + 4], p[toff + 5], p[toff + 8]
+    decay = p[10]
+    sflag = ip[20] == 1
+    soff = ip[21]
+    for i in range(1, n0 + 1):
+        for j in range(1, n1 + 1):
+            for k in range(1, n2 + 1):
+                uc = g[i, j, k]
+                acc = (D00 * p[1] * (g[i - 1, j, k] + g[i + 1, j, k] - 2 * uc)
+                       + D11 * p[2] * (g[i, j - 1, k] + g[i, j + 1, k] - 2 * uc)
+                       + D22 * p[3] * (g[i, j, k - 1] + g[i, j, k + 1] - 2 * uc))
+                acc += 0.5 * D01 * h0 * h1 * (g[i + 1, j + 1, k] - g[i + 1, j - 1, k] - g[i - 1, j + 1, k] + g[i - 1, j - 1, k])
+                acc += 0.5 * D02 * h0 * h2 * (g[i + 1, j, k + 1] - g[i + 1, j, k - 1] - g[i - 1, j, k + 1] + g[i - 1, j, k - 1])
+                acc += 0.5 * D12 * h1 * h2 * (g[i, j + 1, k + 1] - g[i, j + 1, k - 1] - g[i, j - 1, k + 1] + g[i, j - 1, k - 1])
+                c = ((i - 1) * n1 + (j - 1)) * n2 + (k - 1)
+                if sflag:
+                    acc += p[soff + c]
+                out[c] = acc - decay * uc
