@@ -50,9 +50,14 @@ def load(path) -> tuple[dict, dict[str, np.ndarray]]:
     if not os.path.exists(path):
         raise CheckpointError(f"checkpoint {path!r} does not exist; check the path, or start without resume=.")
     try:
-        with np.load(path, allow_pickle=False) as z:
+        z = np.load(path, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):  # a plain .npy array, not an archive
+            raise ValueError("the file is a single array, not an .npz archive")
+        with z:
             arrays = {k: z[k] for k in z.files}
         meta = json.loads(arrays.pop("meta").tobytes().decode())
+        if not isinstance(meta, dict):
+            raise ValueError("its metadata is not a JSON object")
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, EOFError) as err:
         raise CheckpointError(f"checkpoint {path!r} is corrupt or not a simdiff checkpoint ({err}). "
                               f"Delete it and start again.") from None

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from simdiff.errors import InputError
+from simdiff.errors import InputError, InputTypeError
 
 __all__ = ["Driver", "Brownian", "FractionalGaussian", "AlphaStable", "Prescribed"]
 
@@ -138,6 +138,19 @@ class Prescribed(Driver):
         return {"type": "Prescribed", "n_steps": int(np.shape(self.dw)[0])}
 
 
+def _as_float(driver, name: str, rule: str) -> float:
+    """Store ``driver.name`` as a float (it goes into checkpoint metadata as JSON) or say what to pass."""
+    value = getattr(driver, name)
+    try:
+        if isinstance(value, (bool, str, bytes)):
+            raise TypeError
+        x = float(value)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"{name}={value!r} is not a number; pass {rule}.") from None
+    object.__setattr__(driver, name, x)
+    return x
+
+
 def _uniform_step(dts: np.ndarray, who: str) -> float:
     h = np.abs(dts)
     if len(h) and not np.allclose(h, h[0], rtol=1e-9, atol=0.0):
@@ -191,6 +204,7 @@ class FractionalGaussian(Driver):
     kind = "fractional"
 
     def __post_init__(self):
+        _as_float(self, "hurst", "a number in (0, 1)")
         if not (0.0 < self.hurst < 1.0) or not math.isfinite(self.hurst):
             raise InputError(f"hurst={self.hurst} is outside (0, 1). Use 0 < hurst < 1 (0.5 is Brownian motion).")
 
@@ -208,9 +222,15 @@ def sample_stable(rng: np.random.Generator, alpha: float, beta: float, shape) ->
 
     Characteristic function exp(-|k|^alpha (1 - i beta sign(k) tan(pi alpha / 2))) for alpha != 1;
     alpha = 2 gives N(0, 2).
+
+    Each variate uses two consecutive uniforms of one ``rng.random`` call (variate-major), so
+    drawing ``n`` variates at once or in pieces gives the same numbers: a solve's increments do not
+    depend on how its steps are split into saved frames or compiled chunks.
     """
-    v = rng.uniform(-0.5 * math.pi, 0.5 * math.pi, shape)
-    w = rng.standard_exponential(shape)
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    u = rng.random((*shape, 2))
+    v = math.pi * (u[..., 0] - 0.5)        # uniform on [-pi/2, pi/2)
+    w = -np.log1p(-u[..., 1])              # standard exponential
     if alpha == 1.0:
         b = 0.5 * math.pi + beta * v
         return (2.0 / math.pi) * (b * np.tan(v) - beta * np.log((0.5 * math.pi * w * np.cos(v)) / b))
@@ -234,6 +254,8 @@ class AlphaStable(Driver):
     kind = "stable"
 
     def __post_init__(self):
+        _as_float(self, "alpha", "a number in (0, 2]")
+        _as_float(self, "beta", "a number in [-1, 1]")
         if not (0.0 < self.alpha <= 2.0):
             raise InputError(f"alpha={self.alpha} is outside (0, 2]. Use 0 < alpha <= 2 (2 is Gaussian).")
         if not (-1.0 <= self.beta <= 1.0):

@@ -51,16 +51,20 @@ def check_kernel(fn) -> None:
             f"Kernel({getattr(fn, '__name__', fn)!r}): the function is not compiled. Decorate it with "
             f"@simdiff.kernel (signature fn(t, y, out, p, ip) on float64 arrays), or pass the plain "
             f"(t, y) function to ODE/SDE directly.")
-    if KERNEL_SIG.args in [tuple(s) for s in sigs]:
-        return
-    try:
-        fn.compile(KERNEL_SIG)
-    except Exception as err:  # numba's typing errors are long; keep the first line
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    if KERNEL_SIG.args not in [tuple(s) for s in sigs]:
+        try:
+            fn.compile(KERNEL_SIG)
+        except Exception as err:  # numba's typing errors are long; keep the first line
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise InputTypeError(
+                f"Kernel({fn.__name__!r}) does not compile with the kernel signature "
+                f"(t: float64, y: float64[::1], out: float64[::1], p: float64[::1], ip: int64[::1]): "
+                f"{first}") from None
+    ret = fn.overloads[KERNEL_SIG.args].signature.return_type
+    if ret != types.none:
         raise InputTypeError(
-            f"Kernel({fn.__name__!r}) does not compile with the kernel signature "
-            f"(t: float64, y: float64[::1], out: float64[::1], p: float64[::1], ip: int64[::1]): "
-            f"{first}") from None
+            f"Kernel({fn.__name__!r}) returns {ret}; a kernel writes its result into `out` and returns "
+            f"nothing. Remove the return value.")
 
 
 @nb.njit(KERNEL_SIG, cache=True)

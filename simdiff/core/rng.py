@@ -12,8 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from simdiff.errors import InputTypeError
+from simdiff.errors import InputError, InputTypeError
 from simdiff.core.backend import is_torch
+
+_TORCH_SEED_MAX = 2**64 - 1
+
+
+def _check_int_seed(seed, limit=None) -> None:
+    if isinstance(seed, (int, np.integer)) and not (0 <= seed and (limit is None or seed <= limit)):
+        upper = "" if limit is None else f" up to {limit}"
+        raise InputError(f"seed={seed}: pass a non-negative int{upper}, None, a numpy Generator or a torch.Generator.")
 
 
 def _is_torch_generator(x: Any) -> bool:
@@ -26,6 +34,9 @@ def make_rng(seed: Any, y: Any):
         import torch
 
         if _is_torch_generator(seed):
+            if seed.device.type != y.device.type:
+                raise InputError(f"seed is a torch.Generator on {seed.device} and y0 is on {y.device}; pass "
+                                 f"torch.Generator(device={str(y.device)!r}) or an int seed.")
             return seed
         if isinstance(seed, np.random.Generator):
             seed = int(seed.integers(0, 2**63 - 1))
@@ -33,6 +44,7 @@ def make_rng(seed: Any, y: Any):
             seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
         if not isinstance(seed, (int, np.integer)):
             raise InputTypeError(f"seed={seed!r}: pass an int, None, a numpy Generator or a torch.Generator.")
+        _check_int_seed(seed, _TORCH_SEED_MAX)
         g = torch.Generator(device=y.device)
         g.manual_seed(int(seed))
         return g
@@ -41,6 +53,7 @@ def make_rng(seed: Any, y: Any):
     if _is_torch_generator(seed):
         seed = int(seed.initial_seed())
     if seed is None or isinstance(seed, (int, np.integer, np.random.SeedSequence)):
+        _check_int_seed(seed)
         return np.random.default_rng(seed)
     raise InputTypeError(f"seed={seed!r}: pass an int, None, a numpy Generator or a torch.Generator.")
 

@@ -166,9 +166,8 @@ def _check_pairing(method, problem) -> None:
         why = f"it solves {'/'.join(sorted(method.kinds)).upper()}s, and this problem is an {kind.upper()}"
     elif method.needs_linear and problem.linear is None:
         why = "it needs a linear part (ODE/SDE(..., linear=Diagonal|ScalarOfTime|FourierDiagonal))"
-    elif method.needs_phi and not problem.linear.diagonalisable:
-        why = (f"it needs a diagonalisable linear part (Diagonal, ScalarOfTime, FourierDiagonal), "
-               f"not {type(problem.linear).__name__}")
+    elif method.needs_linear and method.linear_problem(problem.linear):
+        why = method.linear_problem(problem.linear)
     elif kind == "sde":
         if problem.noise not in method.noise:
             why = f"it does not accept noise={problem.noise!r} (it accepts {', '.join(sorted(method.noise))})"
@@ -384,6 +383,13 @@ def solve(
     return sol
 
 
+def _driver_fingerprint(driver):
+    if driver is None:
+        return None
+    d = driver.to_dict()
+    return {k: (float(v) if isinstance(v, (int, float, np.floating)) else str(v)) for k, v in d.items()}
+
+
 class _Run:
     """The state of one solve; split out so that checkpoints can capture and restore it."""
 
@@ -519,12 +525,14 @@ class _Run:
         self.snap = (self.y, self.t, self.gi, self.state,
                      None if self.rng is None else _rng.get_state(self.rng),
                      None if self.stream is None else self.stream.position,
-                     self.stats.steps, self.ev.nfe, self.ev.nge)
+                     self.stats.steps, self.ev.nfe, self.ev.nge,
+                     self.stats.rejected, getattr(self, "h", None), getattr(self, "err_prev", None))
         if self.compiled is not None:
             self.snap = (self.ops.copy(self.y),) + self.snap[1:]
 
     def _restore_snapshot(self):
-        (y, self.t, self.gi, self.state, rs, pos, self.stats.steps, self.ev.nfe, self.ev.nge) = self.snap
+        (y, self.t, self.gi, self.state, rs, pos, self.stats.steps, self.ev.nfe, self.ev.nge,
+         self.stats.rejected, _, _) = self.snap
         self.y = self.ops.copy(y) if self.compiled is not None else y
         if rs is not None:
             _rng.set_state(self.rng, rs)
@@ -574,9 +582,13 @@ class _Run:
         sde = self.problem.kind == "sde"
         for j in range(self.gi, target):
             dw = self.stream.next() if sde else None
-            y, state = m.step(ev, float(ts[j]), float(ts[j + 1]), y, dw, state)
-            if post is not None:
-                y = post(float(ts[j + 1]), y)
+            try:
+                y, state = m.step(ev, float(ts[j]), float(ts[j + 1]), y, dw, state)
+                if post is not None:
+                    y = post(float(ts[j + 1]), y)
+            except FloatingPointError:   # numpy set to raise on overflow: the same blow-up, named
+                self.y, self.state, self.gi, self.t = y, state, j, float(ts[j])
+                return j
             if check_each and not ops.all_finite(y):
                 self.y, self.state, self.gi, self.t = y, state, j + 1, float(ts[j + 1])
                 return j
@@ -644,7 +656,10 @@ class _Run:
             last = direction * (self.t + h - target) >= 0
             if last:
                 h = target - self.t
-            y1, err, st = m.attempt(ev, self.t, h, self.y, self.state, self.rtol, self.atol)
+            try:
+                y1, err, st = m.attempt(ev, self.t, h, self.y, self.state, self.rtol, self.atol)
+            except FloatingPointError:
+                y1, err, st = None, math.inf, None
             if err <= 1.0:
                 # PI controller (Gustafsson; Hairer–Wanner II, IV.2): beta = 0.4 / 5
                 fac = 0.9 * err ** (-0.7 / 5) * self.err_prev ** (0.4 / 5) if err > 0 else 5.0
@@ -677,6 +692,8 @@ class _Run:
             "dt": self.dt, "n_steps": None if self.ts is None else int(self.ts.size - 1),
             "saves": [float(s) for s in self.saves], "shape": list(self.like.shape),
             "dtype": str(self.like.dtype), "backend": self.ops.name,
+            "noise": getattr(self.problem, "noise", None), "calculus": getattr(self.problem, "calculus", None),
+            "driver": _driver_fingerprint(getattr(self.problem, "driver", None)),
         }
 
     def _write_checkpoint(self, at_frame: bool):
@@ -686,8 +703,9 @@ class _Run:
             rs = None if self.rng is None else _rng.get_state(self.rng)
             pos = None if self.stream is None else self.stream.position
             steps, nfe, nge, k = self.stats.steps, self.ev.nfe, self.ev.nge, self.k
+            rejected, h, err_prev = self.stats.rejected, getattr(self, "h", None), getattr(self, "err_prev", None)
         else:  # interrupted inside a frame: go back to the frame's start
-            y, t, gi, state, rs, pos, steps, nfe, nge = self.snap
+            y, t, gi, state, rs, pos, steps, nfe, nge, rejected, h, err_prev = self.snap
             k = self.k
         layout, arrays = ckpt.pack_state(state, ops)
         arrays["y"] = ops.to_numpy(y)
@@ -697,8 +715,8 @@ class _Run:
         meta = {
             "fingerprint": self._fingerprint(), "t": float(t), "gi": int(gi), "k": int(k),
             "frames_t": self.frames_t[:k], "rng": rs, "rng_initial": self.rng_initial, "stream": pos,
-            "method_state": layout, "steps": steps, "nfe": nfe, "nge": nge, "rejected": self.stats.rejected,
-            "h": getattr(self, "h", None), "err_prev": getattr(self, "err_prev", None),
+            "method_state": layout, "steps": steps, "nfe": nfe, "nge": nge, "rejected": rejected,
+            "h": h, "err_prev": err_prev,
         }
         from simdiff import __version__
 

@@ -41,6 +41,13 @@ class Method:
     def step(self, ev, t0: float, t1: float, y0: Any, dw: Any, state: Any):
         raise NotImplementedError(f"method {self.name!r} has no step rule")
 
+    def linear_problem(self, linear) -> str | None:
+        """Why this method cannot use ``linear`` (a sentence), or None when it can."""
+        if self.needs_phi and not getattr(linear, "diagonalisable", False):
+            return (f"it needs a diagonalisable linear part (Diagonal, ScalarOfTime, FourierDiagonal), "
+                    f"not {type(linear).__name__}")
+        return None
+
     def compiled(self, problem) -> Any:
         """A compiled loop spec for this problem, or None (then the generic path runs)."""
         return None
