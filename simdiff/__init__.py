@@ -31,7 +31,7 @@ __all__ = [
     "__version__",
 ]
 
-_LAZY_SUBMODULES = {"core", "errors"}
+_LAZY_SUBMODULES = {"core", "errors", "pde", "io"}
 
 
 def __getattr__(name: str):

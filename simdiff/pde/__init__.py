@@ -1,5 +1,16 @@
-"""Physical diffusion on grids: Fick's laws in 1D, 2D and 3D, boxes and arbitrary shapes."""
-from simdiff.pde.boundaries import BC, Boundaries, Dirichlet, Neumann, Periodic, Robin
-from simdiff.pde.grid import Grid, Mask
+"""Physical diffusion on grids: Fick's laws in 1D, 2D and 3D, boxes and arbitrary shapes.
 
-__all__ = ["Grid", "Mask", "BC", "Boundaries", "Dirichlet", "Neumann", "Robin", "Periodic"]
+>>> import numpy as np
+>>> from simdiff.pde import Grid, Diffusion, simulate
+>>> grid = Grid((64,), extent=1.0)
+>>> run = simulate(Diffusion(D=1e-2), grid, np.where(grid.coords(0) < 0.5, 1.0, 0.0), t_end=1.0)
+>>> bool(abs(run.mass[-1] - run.mass[0]) < 1e-12)
+True
+"""
+from simdiff.pde.boundaries import BC, Boundaries, Dirichlet, Neumann, Periodic, Robin
+from simdiff.pde.diffusion import Diffusion, boundary_flux, flux
+from simdiff.pde.grid import Grid, Mask
+from simdiff.pde.simulate import Run, simulate
+
+__all__ = ["Grid", "Mask", "BC", "Boundaries", "Dirichlet", "Neumann", "Robin", "Periodic",
+           "Diffusion", "flux", "boundary_flux", "simulate", "Run"]

@@ -1,0 +1,189 @@
+"""``simulate``: run a grid model through the core solver, with output files and a summary."""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from simdiff.core.solution import Solution
+from simdiff.core.solve import solve
+from simdiff.errors import InputError
+from simdiff.pde.diffusion import EXPLICIT, IMPLICIT, METHODS, Diffusion
+from simdiff.pde.grid import Grid, as_mask
+
+# the core method that integrates each pde method's ODE
+_CORE = {"spectral": "etd1", "adi": "adi"}
+
+
+@dataclass
+class Run:
+    """What :func:`simulate` returns: the solution plus what a summary needs."""
+
+    solution: Solution
+    grid: Grid
+    model: Any
+    method: str
+    dt: float
+    out: str | None = None
+    mass: np.ndarray | None = None          # integral of each saved frame (per field)
+    info: dict = field(default_factory=dict)
+
+    @property
+    def t(self):
+        return self.solution.t
+
+    @property
+    def y(self):
+        return self.solution.y
+
+    def summary(self) -> str:
+        s = self.solution.stats
+        m0, m1 = (float(np.sum(self.mass[0])), float(np.sum(self.mass[-1]))) if self.mass is not None else (0, 0)
+        scale = float(np.sum(np.abs(self.y[0]))) * self.grid.cell_volume
+        rel = (m1 - m0) / abs(m0) if abs(m0) > 1e-12 * max(scale, 1e-300) else float("nan")
+        parts = [f"{self.model.name} on a {'x'.join(map(str, self.grid.shape))} grid from t={self.t[0]:g} to "
+                 f"t={self.t[-1]:g} with method {self.method!r}, dt={self.dt:.3g}: {s.steps} steps in "
+                 f"{s.wall_time:.2f} s ({s.path} path), {len(self.t)} frames.",
+                 f"Mass {m0:.6g} -> {m1:.6g} " + (f"(relative change {rel:+.2e})." if rel == rel
+                                                   else f"(change {m1 - m0:+.2e}).")]
+        if self.out:
+            parts.append(f"Frames written to {self.out}.")
+        return " ".join(parts)
+
+
+def default_method(model: Diffusion, grid: Grid, mask) -> str:
+    D = model.diffusivity(grid)
+    tensor = np.ndim(D) == 2 and np.shape(D) == (grid.ndim, grid.ndim) and grid.ndim >= 2
+    if all(grid.periodic) and mask is None and (np.ndim(D) == 0 or tensor):
+        return "spectral"
+    if tensor:
+        return "rk4"
+    return "crank_nicolson" if grid.ndim == 1 else "adi"
+
+
+def simulate(model: Diffusion, grid: Grid, u0, t_end: float, *, dt: float | None = None, method: str = "auto",
+             save_every: float | None = None, n_frames: int | None = None, out: str | os.PathLike | None = None,
+             resume: bool = False, progress: bool = False, mask: Any = None, t0: float = 0.0,
+             callbacks: Sequence = (), seed: int | None = None) -> Run:
+    """Integrate ``model`` on ``grid`` from ``u0`` at ``t0`` to ``t_end``.
+
+    Parameters
+    ----------
+    method
+        ``"euler"``, ``"rk4"`` (explicit, compiled), ``"backward_euler"``, ``"crank_nicolson"``
+        (sparse LU, factorised once per dt), ``"adi"`` (2D/3D boxes), ``"spectral"`` (exact
+        exponential in Fourier space; periodic, constant D), or ``"auto"`` (spectral where it
+        applies, else ADI, Crank–Nicolson in 1D, RK4 for an anisotropic tensor on walls).
+    dt
+        Time step. ``None`` picks one: 90% of the stability limit for explicit methods, one step
+        per frame for spectral, and for implicit methods the frame interval capped at 50 explicit
+        limits and 1/50 of the run. An explicit ``dt`` above the stability limit is refused.
+    save_every, n_frames
+        Time between saved frames, or their number (default 51 frames).
+    out
+        HDF5 file written frame by frame (see :mod:`simdiff.io.hdf5`); with ``resume=True`` an
+        existing file is continued from its last frame.
+    mask
+        Boolean array, function of coordinates, image path, or :class:`~simdiff.pde.Mask`.
+    """
+    if method == "auto":
+        method = default_method(model, grid, as_mask(grid, mask))
+    method = method.replace("-", "_")
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; use one of {', '.join(METHODS)} or 'auto'.")
+    t_end, t0 = float(t_end), float(t0)
+    if not (math.isfinite(t_end) and t_end > t0):
+        raise InputError(f"t_end={t_end:g} must be finite and after t0={t0:g}.")
+    u0 = np.array(u0, dtype=float)
+    grid.check_field(u0, "u0")
+    if not np.all(np.isfinite(u0)):
+        raise InputError("u0 has non-finite values; pass a finite initial field.")
+    mk = as_mask(grid, mask)
+    if mk is not None:
+        u0 = np.where(mk.inside, u0, 0.0)
+    if method == "adi" and grid.ndim == 1:
+        method = "crank_nicolson"
+
+    if n_frames is not None and save_every is not None:
+        raise InputError("pass save_every or n_frames, not both.")
+    if save_every is not None:
+        if not save_every > 0:
+            raise InputError(f"save_every={save_every!r} must be a positive time.")
+        n_int = max(1, int(round((t_end - t0) / save_every)))
+        if abs(n_int * save_every - (t_end - t0)) > 1e-9 * (t_end - t0):
+            n_int = int(math.ceil((t_end - t0) / save_every - 1e-9))
+        times = np.minimum(t0 + save_every * np.arange(n_int + 1), t_end)
+        times[-1] = t_end
+    else:
+        nf = 51 if n_frames is None else int(n_frames)
+        if nf < 2:
+            raise InputError(f"n_frames={n_frames!r}: need at least 2 (the initial and the final state).")
+        times = np.linspace(t0, t_end, nf)
+    interval = float(np.min(np.diff(times)))
+
+    limit = model.stable_dt(grid, method) if method in EXPLICIT else model.stable_dt(grid, "euler")
+    if dt is None:
+        if method in EXPLICIT:
+            dt = 0.9 * limit
+        elif method == "spectral":
+            dt = interval
+        else:
+            dt = min(interval, 50 * limit, (t_end - t0) / 50)
+        dt = min(dt, interval)
+    dt = float(dt)
+    if not (math.isfinite(dt) and dt > 0):
+        raise InputError(f"dt={dt!r} must be a positive number.")
+    if method in EXPLICIT and dt > limit * (1 + 1e-12):
+        dmax = model.d_max(grid)
+        raise InputError(
+            f"explicit method {method!r} is unstable for dt={dt:.3g} on this grid; the limit is "
+            f"{limit:.3g} (= reach / (4 D sum 1/dx^2) with D_max={dmax:g}, dx={', '.join(f'{h:g}' for h in grid.dx)}). "
+            f"Use dt <= {limit:.3g}, dt=None to choose one, or method='crank_nicolson' (or 'adi').")
+
+    fields = list(getattr(model, "species", ("c",)))
+    problem = model.problem(grid, method=method, mask=mk, t0=t0)
+    writer = None
+    start_t, start_u = t0, u0
+    if out is not None:
+        from simdiff.io.hdf5 import RunFile
+
+        attrs = {"model": model.to_dict(), "grid": grid.to_dict(), "method": method, "dt": dt,
+                 "t_end": t_end, "frames": times.tolist(), "seed": -1 if seed is None else int(seed)}
+        if resume and os.path.exists(out):
+            writer, start_t, last = RunFile.open_for_resume(out, fields)
+            start_u = last.reshape(u0.shape)
+            times = times[times > start_t + 1e-12 * max(1.0, abs(start_t))]
+            if times.size == 0:
+                writer.close()
+                raise InputError(f"{os.fspath(out)!r} already reaches t={start_t:g} >= t_end={t_end:g}; nothing to resume.")
+            times = np.concatenate([[start_t], times])
+        else:
+            writer = RunFile.create(out, grid, fields, t0, u0.reshape((len(fields), *grid.shape)), attrs)
+
+    first = [True]
+
+    def write(t, y):
+        if first[0]:          # the initial frame is already in the file
+            first[0] = False
+            return
+        writer.append(t, np.asarray(y).reshape((len(fields), *grid.shape)))
+
+    cbs = list(callbacks) + ([write] if writer is not None else [])
+    core_method = _CORE.get(method, method)
+    if method == "spectral" and callable(model.source):
+        core_method = "etdrk4"
+    wall = time.perf_counter()
+    try:
+        sol = solve(problem, start_u, (start_t, t_end), dt=dt, method=core_method, save_at=times,
+                    callbacks=cbs, progress=progress)
+    finally:
+        if writer is not None:
+            writer.close()
+    sol.stats.wall_time = time.perf_counter() - wall
+    mass = np.array([grid.integrate(f, mk) for f in sol.y])
+    return Run(sol, grid, model, method, dt, None if out is None else os.fspath(out), mass,
+               {"limit": limit, "core_method": core_method, "implicit": method in IMPLICIT})
