@@ -369,8 +369,8 @@ def solve(
     m = _get_method(method)
     _pair(m, problem)
     if not m.adaptive and dt is None and grid is None:
-        raise InputError(f"method {m.name!r} takes fixed steps: pass dt (e.g. dt={T / 100:g}) or grid=, "
-                         f"or use method='dopri5' for an ODE.")
+        hint = " or use the adaptive method='dopri5'" if problem.kind == "ode" else ""
+        raise InputError(f"method {m.name!r} takes fixed steps: pass dt (e.g. dt={T / 100:g}) or grid={hint}.")
     _check_problem(problem, y0, t0)
 
     rng = _rng.make_rng(seed, y0) if problem.kind == "sde" else None
@@ -381,6 +381,13 @@ def solve(
     sol = runner.run()
     sol.stats.wall_time = time.perf_counter() - wall0
     return sol
+
+
+_FINGERPRINT_NAMES = {
+    "saves": "save_at (the saved times)", "n_steps": "the number of steps (dt or grid)", "shape": "y0's shape",
+    "dtype": "y0's dtype", "backend": "y0's array type", "tolerances": "(rtol, atol)", "t_span": "t_span",
+    "kind": "the problem kind", "noise": "the noise kind", "driver": "the driver",
+}
 
 
 def _driver_fingerprint(driver):
@@ -559,7 +566,16 @@ class _Run:
                 if kind == "stiff" else "a smaller dt, or a method of higher strong order")
         msg = (f"the state became non-finite (NaN or Inf) at t={t:g}, step {step} (dt={h:g}) with method "
                f"{self.m.name!r}. Try {hint}. The {len(partial.t)} frames saved so far are in err.partial.")
-        raise StabilityError(msg, t=float(t), step=int(step), partial=partial)
+        raise StabilityError(msg, t=float(t), step=int(step), partial=partial) from getattr(self, "_fp_error", None)
+
+    def _step_collapse(self):
+        partial = self._solution()
+        msg = (f"the adaptive step size of {self.m.name!r} fell to {abs(self.h):.3g} at t={self.t:g} "
+               f"(step {self.stats.steps}, {self.stats.rejected} rejected): the solution is probably "
+               f"blowing up or the problem is too stiff for an explicit method. Check the model, or use a "
+               f"stiff method (an exponential or implicit one with a linear part). The {len(partial.t)} "
+               f"frames saved so far are in err.partial.")
+        raise StabilityError(msg, t=float(self.t), step=int(self.stats.steps), partial=partial)
 
     # ---- fixed steps -------------------------------------------------------------------------
     def _advance_fixed(self, target: int):
@@ -586,8 +602,9 @@ class _Run:
                 y, state = m.step(ev, float(ts[j]), float(ts[j + 1]), y, dw, state)
                 if post is not None:
                     y = post(float(ts[j + 1]), y)
-            except FloatingPointError:   # numpy set to raise on overflow: the same blow-up, named
+            except FloatingPointError as err:   # numpy set to raise on overflow: the same blow-up, named
                 self.y, self.state, self.gi, self.t = y, state, j, float(ts[j])
+                self._fp_error = err
                 return j
             if check_each and not ops.all_finite(y):
                 self.y, self.state, self.gi, self.t = y, state, j + 1, float(ts[j + 1])
@@ -674,7 +691,7 @@ class _Run:
                 fac = 0.9 * err ** (-1 / 5) if math.isfinite(err) else 0.1
                 self.h = h * max(0.1, min(0.9, fac))
             if abs(self.h) < 1e-14 * max(1.0, abs(self.t)):
-                self._blowup(self.stats.steps, self.t)
+                self._step_collapse()
         self.t = float(target)
 
     # ---- checkpoints -------------------------------------------------------------------------
@@ -694,6 +711,7 @@ class _Run:
             "dtype": str(self.like.dtype), "backend": self.ops.name,
             "noise": getattr(self.problem, "noise", None), "calculus": getattr(self.problem, "calculus", None),
             "driver": _driver_fingerprint(getattr(self.problem, "driver", None)),
+            "tolerances": [self.rtol, self.atol] if self.m.adaptive else None,
         }
 
     def _write_checkpoint(self, at_frame: bool):
@@ -729,11 +747,14 @@ class _Run:
 
         meta, arrays = ckpt.load(path)
         mine = self._fingerprint()
-        theirs = meta["fingerprint"]
+        theirs = meta.get("fingerprint")
+        if not isinstance(theirs, dict):
+            raise CheckpointError(f"checkpoint {str(path)!r} has no solve fingerprint; delete it and start again.")
         diff = [k for k in mine if mine[k] != theirs.get(k)]
         if diff:
             k = diff[0]
-            raise CheckpointError(f"checkpoint {str(path)!r} was written by another solve: {k} is "
+            label = _FINGERPRINT_NAMES.get(k, k)
+            raise CheckpointError(f"checkpoint {str(path)!r} was written by another solve: {label} is "
                                   f"{theirs.get(k)!r} there and {mine[k]!r} here. Resume with the same "
                                   f"problem settings, or start without resume=.")
         ops, like = self.ops, self.like
