@@ -27,70 +27,94 @@ HDR_I = 24
 HDR_P = 12
 
 
-@nb.njit(cache=True, inline="always")
-def _neighbour(y, p, ip, i, j, k, ax, dirn, uc, Dc, dfield, doff):
-    """(value, face diffusivity) of the neighbour of cell (i, j, k) along ``ax`` in ``dirn``."""
+@nb.njit(cache=True)
+def _pad_ghosts(y, p, ip):
+    """y as (n0+2, n1+2, n2+2) with ghost layers (periodic copies or ghost rules, corners too)."""
     n0, n1, n2 = ip[1], ip[2], ip[3]
-    if ax == 0:
-        c, n = i + dirn, n0
-    elif ax == 1:
-        c, n = j + dirn, n1
-    else:
-        c, n = k + dirn, n2
-    side = 2 * ax + (0 if dirn < 0 else 1)
-    if c < 0 or c >= n:
-        if ip[4 + side] == 0:       # periodic wrap
-            c = c + n if c < 0 else c - n
-        else:                        # ghost rule: a * edge + b
-            if ax == 0:
-                face = j * n2 + k
-            elif ax == 1:
-                face = i * n2 + k
-            else:
-                face = i * n1 + j
-            return p[4 + side] * uc + p[ip[10 + side] + face], Dc
-    if ax == 0:
-        idx = (c * n1 + j) * n2 + k
-    elif ax == 1:
-        idx = (i * n1 + c) * n2 + k
-    else:
-        idx = (i * n1 + j) * n2 + c
-    if ip[16] == 1 and ip[ip[23] + idx] == 0:     # across a mask face
-        if ip[17] == 1:
-            return 2.0 * p[11] - uc, Dc
-        return uc, 0.0
-    if dfield:
-        Dn = p[doff + idx]
-        s = Dc + Dn
-        return y[idx], (2.0 * Dc * Dn / s) if s > 0.0 else 0.0
-    return y[idx], Dc
+    g = np.zeros((n0 + 2, n1 + 2, n2 + 2))
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                g[i + 1, j + 1, k + 1] = y[(i * n1 + j) * n2 + k]
+    ns = (n0, n1, n2)
+    for ax in range(3):
+        kind_lo, kind_hi = ip[4 + 2 * ax], ip[5 + 2 * ax]
+        if kind_lo == 2:
+            continue
+        n = ns[ax]
+        # loop over the other two axes on the padded range (earlier axes already have ghosts)
+        r1 = n1 + 2 if ax != 1 else 1
+        r0 = n0 + 2 if ax != 0 else 1
+        r2 = n2 + 2 if ax != 2 else 1
+        for a in range(r0):
+            for b in range(r1):
+                for c in range(r2):
+                    for side in range(2):
+                        kind = kind_lo if side == 0 else kind_hi
+                        e = 1 if side == 0 else n          # edge cell index (padded)
+                        gi = 0 if side == 0 else n + 1     # ghost index (padded)
+                        wrap = n if side == 0 else 1
+                        if ax == 0:
+                            edge = g[e, b, c]
+                            src = g[wrap, b, c]
+                            fj, fk = min(max(b - 1, 0), n1 - 1), min(max(c - 1, 0), n2 - 1)
+                            face = fj * n2 + fk
+                        elif ax == 1:
+                            edge = g[a, e, c]
+                            src = g[a, wrap, c]
+                            fi, fk = min(max(a - 1, 0), n0 - 1), min(max(c - 1, 0), n2 - 1)
+                            face = fi * n2 + fk
+                        else:
+                            edge = g[a, b, e]
+                            src = g[a, b, wrap]
+                            fi, fj = min(max(a - 1, 0), n0 - 1), min(max(b - 1, 0), n1 - 1)
+                            face = fi * n1 + fj
+                        s = 2 * ax + side
+                        v = src if kind == 0 else p[4 + s] * edge + p[ip[10 + s] + face]
+                        if ax == 0:
+                            g[gi, b, c] = v
+                        elif ax == 1:
+                            g[a, gi, c] = v
+                        else:
+                            g[a, b, gi] = v
+    return g
 
 
-@nb.njit(cache=True, inline="always")
-def _second(y, p, ip, i, j, k, ax, dirn):
-    """The cell two steps away along ``ax`` (4th-order stencil), or NaN when it lies beyond a wall."""
+@nb.njit(cache=True)
+def _fourth(g, y, ip, i, j, k, ax, uc):
+    """(-u[-2] + 16 u[-1] - 30 u + 16 u[1] - u[2]) / 12 along ``ax`` (without 1/dx^2); 2nd order
+    next to a wall, where the second neighbour would lie beyond it."""
     n0, n1, n2 = ip[1], ip[2], ip[3]
+    n = n0 if ax == 0 else (n1 if ax == 1 else n2)
+    pos = i if ax == 0 else (j if ax == 1 else k)
+    um = g[i, j + 1, k + 1] if ax == 0 else (g[i + 1, j, k + 1] if ax == 1 else g[i + 1, j + 1, k])
+    up = g[i + 2, j + 1, k + 1] if ax == 0 else (g[i + 1, j + 2, k + 1] if ax == 1 else g[i + 1, j + 1, k + 2])
+    periodic = ip[4 + 2 * ax] == 0
+    if not periodic and (pos < 2 or pos > n - 3):
+        return um + up - 2.0 * uc
+    pm = (pos - 2) % n
+    pp = (pos + 2) % n
     if ax == 0:
-        c, n = i + 2 * dirn, n0
+        umm, upp = y[(pm * n1 + j) * n2 + k], y[(pp * n1 + j) * n2 + k]
     elif ax == 1:
-        c, n = j + 2 * dirn, n1
+        umm, upp = y[(i * n1 + pm) * n2 + k], y[(i * n1 + pp) * n2 + k]
     else:
-        c, n = k + 2 * dirn, n2
-    if c < 0 or c >= n:
-        if ip[4 + 2 * ax + (0 if dirn < 0 else 1)] != 0:
-            return np.nan
-        c = c + n if c < 0 else c - n
-    if ax == 0:
-        return y[(c * n1 + j) * n2 + k]
-    if ax == 1:
-        return y[(i * n1 + c) * n2 + k]
-    return y[(i * n1 + j) * n2 + c]
+        umm, upp = y[(i * n1 + j) * n2 + pm], y[(i * n1 + j) * n2 + pp]
+    return (-umm + 16.0 * um - 30.0 * uc + 16.0 * up - upp) / 12.0
 
 
 @nb.njit(KERNEL_SIG, cache=True)
 def div_grad_kernel(t, y, out, p, ip):
+    """Flux form with variable D and masks, on a ghost-padded copy of the field.
+
+    Face diffusivity: harmonic mean of the two cells; on a wall the edge cell's D (the ghost rule
+    supplies the value); across a mask face zero flux, or with a Dirichlet mask ``u = p[11]`` at
+    the face (half a cell away: flux ``2 D (g - u) / dx^2``).
+    """
     n0, n1, n2 = ip[1], ip[2], ip[3]
+    g = _pad_ghosts(y, p, ip)
     mflag = ip[16] == 1
+    mdir = ip[17] == 1
     moff = ip[23]
     dfield = ip[18] == 1
     doff = ip[19]
@@ -98,6 +122,8 @@ def div_grad_kernel(t, y, out, p, ip):
     soff = ip[21]
     order4 = ip[22] == 4
     decay = p[10]
+    gval = p[11]
+    w0, w1, w2 = p[1], p[2], p[3]
     for i in range(n0):
         for j in range(n1):
             base = (i * n1 + j) * n2
@@ -106,22 +132,44 @@ def div_grad_kernel(t, y, out, p, ip):
                 if mflag and ip[moff + c] == 0:
                     out[c] = 0.0
                     continue
-                uc = y[c]
+                uc = g[i + 1, j + 1, k + 1]
                 Dc = p[doff + c] if dfield else p[0]
                 acc = 0.0
                 for ax in range(3):
-                    if ip[4 + 2 * ax] == 2:
+                    w = w0 if ax == 0 else (w1 if ax == 1 else w2)
+                    if w == 0.0:
                         continue
-                    w = p[1 + ax]
-                    um, dm = _neighbour(y, p, ip, i, j, k, ax, -1, uc, Dc, dfield, doff)
-                    up, dp = _neighbour(y, p, ip, i, j, k, ax, 1, uc, Dc, dfield, doff)
                     if order4:
-                        umm = _second(y, p, ip, i, j, k, ax, -1)
-                        upp = _second(y, p, ip, i, j, k, ax, 1)
-                        if not (np.isnan(umm) or np.isnan(upp)):
-                            acc += Dc * w * (-umm + 16.0 * um - 30.0 * uc + 16.0 * up - upp) / 12.0
+                        acc += Dc * w * _fourth(g, y, ip, i, j, k, ax, uc)
+                        continue
+                    for dirn in (-1, 1):
+                        ii, jj, kk = i, j, k
+                        if ax == 0:
+                            ii += dirn
+                        elif ax == 1:
+                            jj += dirn
+                        else:
+                            kk += dirn
+                        un = g[ii + 1, jj + 1, kk + 1]
+                        inside_grid = 0 <= ii < n0 and 0 <= jj < n1 and 0 <= kk < n2
+                        wrapped = not inside_grid and ip[4 + 2 * ax + (0 if dirn < 0 else 1)] == 0
+                        if not inside_grid and not wrapped:
+                            acc += w * Dc * (un - uc)          # wall: ghost value, edge D
                             continue
-                    acc += w * (dp * (up - uc) - dm * (uc - um))
+                        if wrapped:
+                            ii, jj, kk = ii % n0, jj % n1, kk % n2
+                        nb = (ii * n1 + jj) * n2 + kk
+                        if mflag and ip[moff + nb] == 0:
+                            if mdir:
+                                acc += w * 2.0 * Dc * (gval - uc)
+                            continue
+                        if dfield:
+                            Dn = p[doff + nb]
+                            sD = Dc + Dn
+                            Df = 2.0 * Dc * Dn / sD if sD > 0.0 else 0.0
+                        else:
+                            Df = Dc
+                        acc += w * Df * (un - uc)
                 if sflag:
                     acc += p[soff + c]
                 out[c] = acc - decay * uc
@@ -206,59 +254,6 @@ def laplace_kernel(t, y, out, p, ip):
             if sflag:
                 for k in range(n2):
                     o[k] += p[soff + base + k]
-
-
-@nb.njit(cache=True)
-def _pad_ghosts(y, p, ip):
-    """y as (n0+2, n1+2, n2+2) with ghost layers (periodic copies or ghost rules, corners too)."""
-    n0, n1, n2 = ip[1], ip[2], ip[3]
-    g = np.zeros((n0 + 2, n1 + 2, n2 + 2))
-    for i in range(n0):
-        for j in range(n1):
-            for k in range(n2):
-                g[i + 1, j + 1, k + 1] = y[(i * n1 + j) * n2 + k]
-    ns = (n0, n1, n2)
-    for ax in range(3):
-        kind_lo, kind_hi = ip[4 + 2 * ax], ip[5 + 2 * ax]
-        if kind_lo == 2:
-            continue
-        n = ns[ax]
-        # loop over the other two axes on the padded range (earlier axes already have ghosts)
-        r1 = n1 + 2 if ax != 1 else 1
-        r0 = n0 + 2 if ax != 0 else 1
-        r2 = n2 + 2 if ax != 2 else 1
-        for a in range(r0):
-            for b in range(r1):
-                for c in range(r2):
-                    for side in range(2):
-                        kind = kind_lo if side == 0 else kind_hi
-                        e = 1 if side == 0 else n          # edge cell index (padded)
-                        gi = 0 if side == 0 else n + 1     # ghost index (padded)
-                        wrap = n if side == 0 else 1
-                        if ax == 0:
-                            edge = g[e, b, c]
-                            src = g[wrap, b, c]
-                            fj, fk = min(max(b - 1, 0), n1 - 1), min(max(c - 1, 0), n2 - 1)
-                            face = fj * n2 + fk
-                        elif ax == 1:
-                            edge = g[a, e, c]
-                            src = g[a, wrap, c]
-                            fi, fk = min(max(a - 1, 0), n0 - 1), min(max(c - 1, 0), n2 - 1)
-                            face = fi * n2 + fk
-                        else:
-                            edge = g[a, b, e]
-                            src = g[a, b, wrap]
-                            fi, fj = min(max(a - 1, 0), n0 - 1), min(max(b - 1, 0), n1 - 1)
-                            face = fi * n1 + fj
-                        s = 2 * ax + side
-                        v = src if kind == 0 else p[4 + s] * edge + p[ip[10 + s] + face]
-                        if ax == 0:
-                            g[gi, b, c] = v
-                        elif ax == 1:
-                            g[a, gi, c] = v
-                        else:
-                            g[a, b, gi] = v
-    return g
 
 
 @nb.njit(KERNEL_SIG, cache=True)
