@@ -48,6 +48,10 @@ class Kernel:
     p: np.ndarray = field(default_factory=lambda: np.zeros(0))
     ip: np.ndarray = field(default_factory=lambda: _EMPTY_I)
     reference: Callable | None = None   # the numpy version of the same maths, for tests
+    fused_slot: int = -1
+    """Index in ``p`` of a fused explicit-Euler step: when ``p[fused_slot] = h != 0`` the kernel
+    writes ``y + h f(t, y)`` instead of ``f(t, y)``, so an Euler step is one pass over memory
+    (memory-bound stencils run at the copy bandwidth). -1: the kernel has no such mode."""
 
     def __post_init__(self):
         object.__setattr__(self, "p", np.ascontiguousarray(np.atleast_1d(np.asarray(self.p, dtype=np.float64))))

@@ -631,9 +631,17 @@ class _Run:
         pk = post if use_post else Kernel(identity_kernel)
         if spec[0] == "erk":
             meth = spec[1]
-            work = np.empty((meth.b.size, flat.size))
-            bad = loops.erk_loop(p.rhs.fn, ts, flat, meth.a, meth.b, meth.c, p.rhs.p, p.rhs.ip,
-                                 pk.fn, pk.p, pk.ip, use_post, work)
+            bad = -2
+            if meth.b.size == 1 and p.rhs.fused_slot >= 0:      # explicit Euler, one pass per step
+                pf = p.rhs.p.copy()
+                bad = loops.fused_euler_loop(p.rhs.fn, ts, flat, np.empty_like(flat), pf, p.rhs.ip,
+                                             p.rhs.fused_slot, pk.fn, pk.p, pk.ip, use_post)
+                if bad == -2:         # blew up somewhere in the frame: replay it unfused to name the step
+                    flat[:] = self.snap[0].reshape(-1)
+            if bad == -2:
+                work = np.empty((meth.b.size, flat.size))
+                bad = loops.erk_loop(p.rhs.fn, ts, flat, meth.a, meth.b, meth.c, p.rhs.p, p.rhs.ip,
+                                     pk.fn, pk.p, pk.ip, use_post, work)
         else:
             gk = spec[2]
             g_const = p.constant_diffusion

@@ -190,7 +190,7 @@ class Diffusion:
             fn = stencils.laplace_kernel
         else:
             fn = stencils.div_grad_kernel
-        kernel = Kernel(fn, p=pk.p, ip=pk.ip)
+        kernel = Kernel(fn, p=pk.p, ip=pk.ip, fused_slot=12)
         if not (bounds.time_dependent or src_t):
             return ODE(kernel)
         # time-dependent walls or sources: refresh them each evaluation (generic path)

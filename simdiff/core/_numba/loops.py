@@ -130,3 +130,35 @@ def em_loop_dw(f, g, ts, y, pf, ipf, pg, ipg, g_const, post, pp, pip, use_post, 
         if bad:
             return j
     return -1
+
+
+# fused_euler_loop(f, ts, y, buf, p, ip, slot, post, pp, pip, use_post) -> -1, or -2 when the final
+# state is non-finite (the caller replays the frame with erk_loop to name the step)
+FUSED_SIG = types.int64(KernelType, _a8, _a8, _a8, _a8, _i8a, types.int64, KernelType, _a8, _i8a, types.boolean)
+
+
+@nb.njit(FUSED_SIG, cache=True)
+def fused_euler_loop(f, ts, y, buf, p, ip, slot, post, pp, pip, use_post):
+    """Explicit Euler with a kernel that writes ``y + h f(t, y)`` itself (``p[slot] = h``).
+
+    Ping-pongs between ``y`` and ``buf``: one read and one write of the state per step.
+    """
+    n = y.size
+    a = y
+    b = buf
+    for j in range(ts.size - 1):
+        t = ts[j]
+        p[slot] = ts[j + 1] - t
+        f(t, a, b, p, ip)
+        if use_post:
+            post(ts[j + 1], b, a, pp, pip)
+        else:
+            a, b = b, a
+    p[slot] = 0.0
+    if a is not y:
+        for i in range(n):
+            y[i] = a[i]
+    for i in range(n):
+        if not np.isfinite(y[i]):
+            return -2
+    return -1

@@ -7,7 +7,7 @@ from simdiff.pde.boundaries import Boundaries
 from simdiff.pde.grid import Grid
 
 HDR_I = 24
-HDR_P = 12
+HDR_P = 13
 
 
 class Packed:

@@ -13,8 +13,9 @@ ip: [0] ndim, [1:4] shape, [4:10] side kind (0 periodic, 1 ghost rule, 2 inactiv
     [10:16] offset of each side's ghost ``b`` values in p, [16] mask?, [17] mask faces Dirichlet?,
     [18] D field?, [19] D offset, [20] source?, [21] source offset, [22] order, [23] mask offset
     in ip, then the mask (1 inside, 0 outside)
-p:  [0] D, [1:4] 1/dx^2, [4:10] ghost ``a`` per side, [10] decay, [11] mask face value, then the
-    ``b`` arrays, the D field, the source field.
+p:  [0] D, [1:4] 1/dx^2, [4:10] ghost ``a`` per side, [10] decay, [11] mask face value,
+    [12] fused Euler step h (0: the kernel writes f(u); h != 0: it writes u + h f(u), one pass over
+    memory per explicit Euler step), then the ``b`` arrays, the D field, the source field.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import numpy as np
 from simdiff.core.kernels import KERNEL_SIG
 
 HDR_I = 24
-HDR_P = 12
+HDR_P = 13
 
 
 @nb.njit(cache=True)
@@ -124,6 +125,7 @@ def div_grad_kernel(t, y, out, p, ip):
     decay = p[10]
     gval = p[11]
     w0, w1, w2 = p[1], p[2], p[3]
+    fa, fs = (1.0, p[12]) if p[12] != 0.0 else (0.0, 1.0)
     for i in range(n0):
         for j in range(n1):
             base = (i * n1 + j) * n2
@@ -172,7 +174,7 @@ def div_grad_kernel(t, y, out, p, ip):
                         acc += w * Df * (un - uc)
                 if sflag:
                     acc += p[soff + c]
-                out[c] = acc - decay * uc
+                out[c] = fa * uc + fs * (acc - decay * uc)
 
 
 @nb.njit(cache=True, inline="always")
@@ -193,6 +195,7 @@ def laplace_kernel(t, y, out, p, ip):
     decay = p[10]
     sflag = ip[20] == 1
     soff = ip[21]
+    fa, fs = (1.0, p[12]) if p[12] != 0.0 else (0.0, 1.0)
     act0 = ip[4] != 2
     act1 = ip[6] != 2
     gm0 = np.empty(n2)
@@ -238,8 +241,8 @@ def laplace_kernel(t, y, out, p, ip):
             o = out[base:base + n2]
             for k in range(1, n2 - 1):
                 uc = u[k]
-                o[k] = (w2 * (u[k - 1] + u[k + 1] - 2.0 * uc) + w0 * (rm0[k] + rp0[k] - 2.0 * uc)
-                        + w1 * (rm1[k] + rp1[k] - 2.0 * uc) - decay * uc)
+                o[k] = fa * uc + fs * (w2 * (u[k - 1] + u[k + 1] - 2.0 * uc) + w0 * (rm0[k] + rp0[k] - 2.0 * uc)
+                                       + w1 * (rm1[k] + rp1[k] - 2.0 * uc) - decay * uc)
             # the two ends of the row, along the last axis
             for k in (0, n2 - 1):
                 uc = u[k]
@@ -249,11 +252,11 @@ def laplace_kernel(t, y, out, p, ip):
                 else:
                     left = u[n2 - 2]
                     right = u[0] if ip[9] == 0 else p[9] * uc + p[ip[15] + i * n1 + j]
-                o[k] = (w2 * (left + right - 2.0 * uc) + w0 * (rm0[k] + rp0[k] - 2.0 * uc)
-                        + w1 * (rm1[k] + rp1[k] - 2.0 * uc) - decay * uc)
+                o[k] = fa * uc + fs * (w2 * (left + right - 2.0 * uc) + w0 * (rm0[k] + rp0[k] - 2.0 * uc)
+                                       + w1 * (rm1[k] + rp1[k] - 2.0 * uc) - decay * uc)
             if sflag:
                 for k in range(n2):
-                    o[k] += p[soff + base + k]
+                    o[k] += fs * p[soff + base + k]
 
 
 @nb.njit(KERNEL_SIG, cache=True)
@@ -268,6 +271,7 @@ def anisotropic_kernel(t, y, out, p, ip):
     decay = p[10]
     sflag = ip[20] == 1
     soff = ip[21]
+    fa, fs = (1.0, p[12]) if p[12] != 0.0 else (0.0, 1.0)
     for i in range(1, n0 + 1):
         for j in range(1, n1 + 1):
             for k in range(1, n2 + 1):
@@ -281,4 +285,4 @@ def anisotropic_kernel(t, y, out, p, ip):
                 c = ((i - 1) * n1 + (j - 1)) * n2 + (k - 1)
                 if sflag:
                     acc += p[soff + c]
-                out[c] = acc - decay * uc
+                out[c] = fa * uc + fs * (acc - decay * uc)
