@@ -397,6 +397,9 @@ def _driver_fingerprint(driver):
     return {k: (float(v) if isinstance(v, (int, float, np.floating)) else str(v)) for k, v in d.items()}
 
 
+_NO_DW = np.zeros((0, 0))
+
+
 class _Run:
     """The state of one solve; split out so that checkpoints can capture and restore it."""
 
@@ -645,9 +648,10 @@ class _Run:
         else:
             gk = spec[2]
             g_const = p.constant_diffusion
+            rng = self.rng if isinstance(self.rng, np.random.Generator) else np.random.default_rng(0)
             if p.driver.compiled_inline:
                 bad = loops.em_loop(p.drift.fn, gk.fn, ts, flat, p.drift.p, p.drift.ip, gk.p, gk.ip, g_const,
-                                    pk.fn, pk.p, pk.ip, use_post, self.rng)
+                                    pk.fn, pk.p, pk.ip, use_post, rng, _NO_DW, False)
             else:
                 bad = -1
                 chunk = max(1, (1 << 22) // max(1, flat.size))
@@ -655,8 +659,8 @@ class _Run:
                     n = min(chunk, ts.size - 1 - a)
                     dw, _ = self.stream.take(n)
                     dw = np.ascontiguousarray(dw.reshape(n, -1), dtype=np.float64)
-                    bad = loops.em_loop_dw(p.drift.fn, gk.fn, ts[a:a + n + 1], flat, p.drift.p, p.drift.ip,
-                                           gk.p, gk.ip, g_const, pk.fn, pk.p, pk.ip, use_post, dw)
+                    bad = loops.em_loop(p.drift.fn, gk.fn, ts[a:a + n + 1], flat, p.drift.p, p.drift.ip,
+                                        gk.p, gk.ip, g_const, pk.fn, pk.p, pk.ip, use_post, rng, dw, True)
                     if bad >= 0:
                         bad += a
                         break

@@ -61,16 +61,18 @@ def erk_loop(f, ts, y, a, b, c, p, ip, post, pp, pip, use_post, k):
     return -1
 
 
-# em_loop(f, g, ts, y, pf, ipf, pg, ipg, g_const, post, pp, pip, use_post, rng) -> bad step or -1
+# em_loop(f, g, ts, y, pf, ipf, pg, ipg, g_const, post, pp, pip, use_post, rng, dw, use_dw)
+#   -> index of the first non-finite step, or -1
 EM_SIG = types.int64(KernelType, KernelType, _a8, _a8, _a8, _i8a, _a8, _i8a, types.boolean,
-                     KernelType, _a8, _i8a, types.boolean, GeneratorType)
+                     KernelType, _a8, _i8a, types.boolean, GeneratorType, _a8_2d, types.boolean)
 
 
 @nb.njit(EM_SIG, cache=True)
-def em_loop(f, g, ts, y, pf, ipf, pg, ipg, g_const, post, pp, pip, use_post, rng):
-    """Euler–Maruyama, diagonal or additive noise, normals drawn inline from ``rng``.
+def em_loop(f, g, ts, y, pf, ipf, pg, ipg, g_const, post, pp, pip, use_post, rng, dw, use_dw):
+    """Euler–Maruyama for diagonal or additive noise: y <- y + f(t, y) h + g(t, y) dW.
 
-    y <- y + f(t, y) h + g(t, y) sqrt(|h|) xi,  xi ~ N(0, 1) drawn in C order per step.
+    ``dW`` is drawn inline as ``sqrt(|h|) xi`` from ``rng`` (C order per step: the same numbers the
+    generic numpy path draws), or read from ``dw`` (steps, n) when ``use_dw`` (any driver).
     """
     n = y.size
     fv = np.empty(n)
@@ -86,40 +88,8 @@ def em_loop(f, g, ts, y, pf, ipf, pg, ipg, g_const, post, pp, pip, use_post, rng
             g(t, y, gv, pg, ipg)
         bad = False
         for i in range(n):
-            v = y[i] + fv[i] * h + gv[i] * (rng.standard_normal() * sq)
-            y[i] = v
-            if not np.isfinite(v):
-                bad = True
-        if use_post:
-            post(ts[j + 1], y, fv, pp, pip)
-            for i in range(n):
-                y[i] = fv[i]
-        if bad:
-            return j
-    return -1
-
-
-EMDW_SIG = types.int64(KernelType, KernelType, _a8, _a8, _a8, _i8a, _a8, _i8a, types.boolean,
-                       KernelType, _a8, _i8a, types.boolean, _a8_2d)
-
-
-@nb.njit(EMDW_SIG, cache=True)
-def em_loop_dw(f, g, ts, y, pf, ipf, pg, ipg, g_const, post, pp, pip, use_post, dw):
-    """Euler–Maruyama consuming given increments ``dw`` of shape (steps, n) (any driver)."""
-    n = y.size
-    fv = np.empty(n)
-    gv = np.empty(n)
-    if g_const:
-        g(ts[0], y, gv, pg, ipg)
-    for j in range(ts.size - 1):
-        t = ts[j]
-        h = ts[j + 1] - t
-        f(t, y, fv, pf, ipf)
-        if not g_const:
-            g(t, y, gv, pg, ipg)
-        bad = False
-        for i in range(n):
-            v = y[i] + fv[i] * h + gv[i] * dw[j, i]
+            dwi = dw[j, i] if use_dw else rng.standard_normal() * sq
+            v = y[i] + fv[i] * h + gv[i] * dwi
             y[i] = v
             if not np.isfinite(v):
                 bad = True

@@ -18,11 +18,11 @@ from simdiff.pde.boundaries import Boundaries
 from simdiff.pde.grid import Grid
 
 
-def _shift(u, axis, step, periodic):
-    """``u`` moved by one cell: ``step=+1`` gives the + neighbour. Off-grid entries are NaN."""
+def shift(u, axis, step, periodic, fill=np.nan):
+    """``u`` moved by one cell: ``step=+1`` gives the + neighbour. Off-grid entries are ``fill``."""
     if periodic:
         return np.roll(u, -step, axis=axis)
-    out = np.full_like(u, np.nan)
+    out = np.full_like(u, fill)
     src = [slice(None)] * u.ndim
     dst = [slice(None)] * u.ndim
     if step > 0:
@@ -53,9 +53,9 @@ def div_grad(u, grid: Grid, bounds: Boundaries, D=1.0, t: float = 0.0, mask=None
         per = grid.periodic[a]
         for step in (-1, 1):
             side = 0 if step < 0 else 1
-            un = _shift(u, a, step, per)
-            Dn = _shift(Dc, a, step, per)
-            inn = _shift(inside.astype(float), a, step, per)
+            un = shift(u, a, step, per)
+            Dn = shift(Dc, a, step, per)
+            inn = shift(inside.astype(float), a, step, per)
             if not per:
                 aa, bb = bounds.ghost_rule(a, side, t)
                 e = _edge(a, side, u.ndim)

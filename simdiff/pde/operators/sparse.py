@@ -11,20 +11,7 @@ import scipy.sparse as sp
 
 from simdiff.pde.boundaries import Boundaries
 from simdiff.pde.grid import Grid
-
-
-def _shift_idx(arr, axis, step, periodic, fill):
-    if periodic:
-        return np.roll(arr, -step, axis=axis)
-    out = np.full_like(arr, fill)
-    src = [slice(None)] * arr.ndim
-    dst = [slice(None)] * arr.ndim
-    if step > 0:
-        src[axis], dst[axis] = slice(1, None), slice(0, -1)
-    else:
-        src[axis], dst[axis] = slice(0, -1), slice(1, None)
-    out[tuple(dst)] = arr[tuple(src)]
-    return out
+from simdiff.pde.operators.reference import shift as _shift_idx
 
 
 def assemble(grid: Grid, bounds: Boundaries, D=1.0, *, mask=None, mask_value=None, decay: float = 0.0,
