@@ -26,7 +26,9 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
 bench: $(STAMP)
-	$(PY) -m pip install -q '.[bench]' || true
+	# torchsde alone, --no-deps: `pip install '.[bench]'` would replace the editable install of
+	# simdiff with a copy, and torchsde's own dependencies (torch, scipy, numpy) are already here.
+	$(PY) -m pip install -q --no-deps 'torchsde>=0.2.6' trampoline || true
 	$(PY) benchmarks/bench_sde.py
 
 clean:
