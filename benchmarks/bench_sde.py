@@ -140,7 +140,7 @@ class Case:
 
 def setup_simdiff_compiled(n, steps):
     y0 = np.zeros(n)
-    prob = simdiff.SDE(drift=simdiff.Kernel(ou_drift, p=[THETA]), diffusion=SIGMA, noise="additive")
+    prob = simdiff.SDE(drift=simdiff.Kernel(ou_drift, p=[THETA], pointwise=True), diffusion=SIGMA, noise="additive")
     dt = T / steps
     info = {}
 
@@ -160,7 +160,7 @@ def frame_overhead(steps, repeats):
     small = 1000
     dt = T / steps
     ys = np.zeros(small)
-    prob = simdiff.SDE(drift=simdiff.Kernel(ou_drift, p=[THETA]), diffusion=SIGMA, noise="additive")
+    prob = simdiff.SDE(drift=simdiff.Kernel(ou_drift, p=[THETA], pointwise=True), diffusion=SIGMA, noise="additive")
     one = Case("one", "", lambda: simdiff.solve(prob, ys, (0.0, T), dt=dt, seed=0), 0)
     every = Case("every", "", lambda: simdiff.solve(prob, ys, (0.0, T), dt=dt, seed=0, save_at=steps + 1), 0)
     for _ in range(repeats):

@@ -76,7 +76,7 @@ def run_ou(n: int, rng: np.random.Generator):
     from simdiff_cli.kernels import ou_drift
 
     p = OU
-    sde = simdiff.SDE(drift=simdiff.Kernel(ou_drift, p=[p["theta"], 0.0]), diffusion=p["sigma"])
+    sde = simdiff.SDE(drift=simdiff.Kernel(ou_drift, p=[p["theta"], 0.0], pointwise=True), diffusion=p["sigma"])
     sol = simdiff.solve(sde, np.full(n, p["x0"]), tuple(p["t_span"]), dt=p["dt"], method=p["method"],
                         save_at=p["save_at"], save_fn=moments, seed=rng)
     return sol, compare(sol, *ou_exact(np.asarray(sol.t), p["theta"], p["sigma"], p["x0"]), n)

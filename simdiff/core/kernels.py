@@ -83,3 +83,29 @@ def identity_kernel(t, y, out, p, ip):
     """out = y (the no-op post-step)."""
     for i in range(out.size):
         out[i] = y[i]
+
+
+class KernelAddress(types.WrapperAddressProtocol):
+    """A compiled kernel handed to compiled loops by address (numba's WrapperAddressProtocol)."""
+
+    def __init__(self, fn):
+        from numba.experimental.function_type import _get_wrapper_address
+
+        self.fn = fn
+        self._addr = _get_wrapper_address(fn, KERNEL_SIG)
+
+    def __wrapper_address__(self):
+        return self._addr
+
+    def signature(self):
+        return KERNEL_SIG
+
+
+_IDENTITY = None
+
+
+def identity_address():
+    global _IDENTITY
+    if _IDENTITY is None:
+        _IDENTITY = KernelAddress(identity_kernel)
+    return _IDENTITY

@@ -48,6 +48,9 @@ class Kernel:
     p: np.ndarray = field(default_factory=lambda: np.zeros(0))
     ip: np.ndarray = field(default_factory=lambda: _EMPTY_I)
     reference: Callable | None = None   # the numpy version of the same maths, for tests
+    pointwise: bool = False
+    """True when ``out[i]`` depends on ``y[i]`` alone (a drift like ``-theta * y``): compiled loops
+    may then call the kernel on blocks of the state and fuse it with the update."""
     fused_slot: int = -1
     """Index in ``p`` of a fused explicit-Euler step: when ``p[fused_slot] = h != 0`` the kernel
     writes ``y + h f(t, y)`` instead of ``f(t, y)``, so an Euler step is one pass over memory
@@ -59,6 +62,18 @@ class Kernel:
         from simdiff.core.kernels import check_kernel
 
         check_kernel(self.fn)
+
+    @property
+    def address(self):
+        """The kernel as a numba first-class function value, its machine address cached (passing a
+        dispatcher makes numba look the address up again on every call into a compiled loop)."""
+        addr = self.__dict__.get("_address")
+        if addr is None:
+            from simdiff.core.kernels import KernelAddress
+
+            addr = KernelAddress(self.fn)
+            object.__setattr__(self, "_address", addr)
+        return addr
 
     @property
     def __name__(self) -> str:

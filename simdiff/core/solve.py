@@ -398,6 +398,8 @@ def _driver_fingerprint(driver):
 
 
 _NO_DW = np.zeros((0, 0))
+_NO_P = np.zeros(0)
+_NO_IP = np.zeros(0, dtype=np.int64)
 
 
 class _Run:
@@ -620,7 +622,7 @@ class _Run:
 
     def _advance_compiled(self, target: int) -> int:
         from simdiff.core._numba import loops
-        from simdiff.core.kernels import identity_kernel
+        from simdiff.core.kernels import identity_address
 
         spec = self.compiled
         p = self.problem
@@ -631,39 +633,54 @@ class _Run:
         flat = y.reshape(-1)
         post = p.post_step
         use_post = post is not None
-        pk = post if use_post else Kernel(identity_kernel)
+        post_fn = post.address if use_post else identity_address()
+        pp, pip = (post.p, post.ip) if use_post else (_NO_P, _NO_IP)
         if spec[0] == "erk":
             meth = spec[1]
+            rhs = p.rhs
             bad = -2
-            if meth.b.size == 1 and p.rhs.fused_slot >= 0:      # explicit Euler, one pass per step
-                pf = p.rhs.p.copy()
-                bad = loops.fused_euler_loop(p.rhs.fn, ts, flat, np.empty_like(flat), pf, p.rhs.ip,
-                                             p.rhs.fused_slot, pk.fn, pk.p, pk.ip, use_post)
+            if meth.b.size == 1 and rhs.fused_slot >= 0:      # explicit Euler, one pass per step
+                bad = loops.fused_euler_loop(rhs.address, ts, flat, np.empty_like(flat), rhs.p.copy(), rhs.ip,
+                                             rhs.fused_slot, post_fn, pp, pip, use_post)
                 if bad == -2:         # blew up somewhere in the frame: replay it unfused to name the step
                     flat[:] = self.snap[0].reshape(-1)
             if bad == -2:
                 work = np.empty((meth.b.size, flat.size))
-                bad = loops.erk_loop(p.rhs.fn, ts, flat, meth.a, meth.b, meth.c, p.rhs.p, p.rhs.ip,
-                                     pk.fn, pk.p, pk.ip, use_post, work)
+                bad = loops.erk_loop(rhs.address, ts, flat, meth.a, meth.b, meth.c, rhs.p, rhs.ip,
+                                     post_fn, pp, pip, use_post, work)
         else:
             gk = spec[2]
+            drift = p.drift
             g_const = p.constant_diffusion
+            chunk = 2048 if drift.pointwise and (g_const or gk.pointwise) else max(1, flat.size)
             rng = self.rng if isinstance(self.rng, np.random.Generator) else np.random.default_rng(0)
-            if p.driver.compiled_inline:
-                bad = loops.em_loop(p.drift.fn, gk.fn, ts, flat, p.drift.p, p.drift.ip, gk.p, gk.ip, g_const,
-                                    pk.fn, pk.p, pk.ip, use_post, rng, _NO_DW, False)
-            else:
-                bad = -1
-                chunk = max(1, (1 << 22) // max(1, flat.size))
-                for a in range(0, ts.size - 1, chunk):
-                    n = min(chunk, ts.size - 1 - a)
+
+            def run(check_each: bool) -> int:
+                if p.driver.compiled_inline:
+                    return loops.em_loop(drift.address, gk.address, ts, flat, drift.p, drift.ip, gk.p, gk.ip,
+                                         g_const, post_fn, pp, pip, use_post, rng, _NO_DW, False, chunk,
+                                         check_each)
+                res = -1
+                block = max(1, (1 << 22) // max(1, flat.size))
+                for a in range(0, ts.size - 1, block):
+                    n = min(block, ts.size - 1 - a)
                     dw, _ = self.stream.take(n)
                     dw = np.ascontiguousarray(dw.reshape(n, -1), dtype=np.float64)
-                    bad = loops.em_loop(p.drift.fn, gk.fn, ts[a:a + n + 1], flat, p.drift.p, p.drift.ip,
-                                        gk.p, gk.ip, g_const, pk.fn, pk.p, pk.ip, use_post, rng, dw, True)
-                    if bad >= 0:
-                        bad += a
-                        break
+                    r = loops.em_loop(drift.address, gk.address, ts[a:a + n + 1], flat, drift.p, drift.ip, gk.p,
+                                      gk.ip, g_const, post_fn, pp, pip, use_post, rng, dw, True, chunk, check_each)
+                    if r >= 0:
+                        return r + a
+                    res = min(res, r) if r == -2 else res
+                return res
+
+            bad = run(False)
+            if bad == -2:             # non-finite at the end of the frame: replay it checking every step
+                flat[:] = self.snap[0].reshape(-1)
+                if self.snap[4] is not None:
+                    _rng.set_state(self.rng, self.snap[4])
+                if self.snap[5] is not None:
+                    self.stream.seek(self.snap[5])
+                bad = run(True)
         if bad >= 0:
             self.y, self.gi, self.t = y, self.gi + bad + 1, float(self.ts[self.gi + bad + 1])
             return self.gi - 1

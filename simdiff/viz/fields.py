@@ -39,6 +39,7 @@ class FieldView:
             ax.set_ylabel(label)
             ax.grid(alpha=0.3)
             self.images = []
+            self.artists = [self.line]
         else:
             cm = matplotlib.colormaps[cmap].with_extremes(bad="0.85")
             planes = self._planes(field)
@@ -51,11 +52,17 @@ class FieldView:
                                              aspect="equal" if 0.25 <= ratio <= 4 else "auto"))
                 ax.set_xlabel(AXES[a])
                 ax.set_ylabel(AXES[b])
+            self.artists = list(self.images)
             if colorbar:
                 fig = self.axes[0].figure
                 fig.colorbar(self.images[0], ax=self.axes if nd == 3 else self.axes[0], label=label,
                              shrink=0.9 if nd == 3 else 1.0)
         self.set_title(title)
+
+    @property
+    def changing(self) -> list:
+        """The artists :meth:`update` and :meth:`set_title` change (a movie redraws only these)."""
+        return self.artists + [ax.title for ax in self.axes]
 
     # geometry of the 3D mid-planes: (fixed axis, its index) and the two in-plane axes
     def _plane_axes(self) -> list[tuple[int, int]]:

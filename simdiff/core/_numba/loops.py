@@ -61,18 +61,23 @@ def erk_loop(f, ts, y, a, b, c, p, ip, post, pp, pip, use_post, k):
     return -1
 
 
-# em_loop(f, g, ts, y, pf, ipf, pg, ipg, g_const, post, pp, pip, use_post, rng, dw, use_dw)
-#   -> index of the first non-finite step, or -1
+# em_loop(f, g, ts, y, pf, ipf, pg, ipg, g_const, post, pp, pip, use_post, rng, dw, use_dw, chunk, check_each)
+#   -> index of the first non-finite step (check_each), -2 (non-finite at the end), or -1
 EM_SIG = types.int64(KernelType, KernelType, _a8, _a8, _a8, _i8a, _a8, _i8a, types.boolean,
-                     KernelType, _a8, _i8a, types.boolean, GeneratorType, _a8_2d, types.boolean)
+                     KernelType, _a8, _i8a, types.boolean, GeneratorType, _a8_2d, types.boolean,
+                     types.int64, types.boolean)
 
 
 @nb.njit(EM_SIG, cache=True)
-def em_loop(f, g, ts, y, pf, ipf, pg, ipg, g_const, post, pp, pip, use_post, rng, dw, use_dw):
+def em_loop(f, g, ts, y, pf, ipf, pg, ipg, g_const, post, pp, pip, use_post, rng, dw, use_dw, chunk,
+            check_each):
     """Euler–Maruyama for diagonal or additive noise: y <- y + f(t, y) h + g(t, y) dW.
 
     ``dW`` is drawn inline as ``sqrt(|h|) xi`` from ``rng`` (C order per step: the same numbers the
     generic numpy path draws), or read from ``dw`` (steps, n) when ``use_dw`` (any driver).
+    Pointwise kernels are called on blocks of ``chunk`` entries, so the drift stays in L1 cache
+    between its evaluation and the update. Non-finite values are looked for at the end (the
+    caller replays the frame with ``check_each`` to name the step).
     """
     n = y.size
     fv = np.empty(n)
@@ -83,22 +88,28 @@ def em_loop(f, g, ts, y, pf, ipf, pg, ipg, g_const, post, pp, pip, use_post, rng
         t = ts[j]
         h = ts[j + 1] - t
         sq = np.sqrt(abs(h))
-        f(t, y, fv, pf, ipf)
-        if not g_const:
-            g(t, y, gv, pg, ipg)
-        bad = False
-        for i in range(n):
-            dwi = dw[j, i] if use_dw else rng.standard_normal() * sq
-            v = y[i] + fv[i] * h + gv[i] * dwi
-            y[i] = v
-            if not np.isfinite(v):
-                bad = True
+        for a in range(0, n, chunk):
+            b = min(a + chunk, n)
+            f(t, y[a:b], fv[a:b], pf, ipf)
+            if not g_const:
+                g(t, y[a:b], gv[a:b], pg, ipg)
+            if use_dw:
+                for i in range(a, b):
+                    y[i] = y[i] + fv[i] * h + gv[i] * dw[j, i]
+            else:
+                for i in range(a, b):
+                    y[i] = y[i] + fv[i] * h + gv[i] * (rng.standard_normal() * sq)
         if use_post:
             post(ts[j + 1], y, fv, pp, pip)
             for i in range(n):
                 y[i] = fv[i]
-        if bad:
-            return j
+        if check_each:
+            for i in range(n):
+                if not np.isfinite(y[i]):
+                    return j
+    for i in range(n):
+        if not np.isfinite(y[i]):
+            return -2
     return -1
 
 
