@@ -137,8 +137,8 @@ def plot_field(field, grid, ax=None, title: str | None = None, mask=None, *, lab
     else:
         axes = list(ax) if isinstance(ax, (list, tuple, np.ndarray)) else [ax]
         if len(axes) != n_axes:
-            raise InputError(f"a {grid.ndim}D field needs {n_axes} axes{' (one per mid-plane)' if n_axes == 3 else ''}; "
-                             f"got {len(axes)}.")
+            per = " (one per mid-plane)" if n_axes == 3 else ""
+            raise InputError(f"a {grid.ndim}D field needs {n_axes} axes{per}; got {len(axes)}.")
     FieldView(grid, axes, f, inside=inside, label=label, cmap=cmap, vmin=vmin, vmax=vmax, colorbar=colorbar,
               title=title)
     return tuple(axes) if grid.ndim == 3 else axes[0]

@@ -51,13 +51,18 @@ def test_user_registered_method_follows_the_contract():
             k2 = ev.f(t0 + 2 * h / 3, y0 + (2 * h / 3) * k1)
             return y0 + h * (k1 / 4 + 3 * k2 / 4), None
 
+    from simdiff.core.methods import unregister
+
     simdiff.register(Ralston(), replace=True)
-    hs = 2.0 ** -np.arange(4, 9)
-    errs = [abs(simdiff.solve(simdiff.ODE(lambda t, y: y * np.cos(t)), np.ones(1), (0, 2), dt=h,
-                              method="ralston_test").final[0] - np.exp(np.sin(2))) for h in hs]
-    assert_order(hs, errs, 2.0)
-    sol = simdiff.solve(simdiff.ODE(lambda t, y: -y), np.ones(1), (0, 1), dt=0.1, method="ralston_test")
-    assert sol.stats.nfe == 20
+    try:
+        hs = 2.0 ** -np.arange(4, 9)
+        errs = [abs(simdiff.solve(simdiff.ODE(lambda t, y: y * np.cos(t)), np.ones(1), (0, 2), dt=h,
+                                  method="ralston_test").final[0] - np.exp(np.sin(2))) for h in hs]
+        assert_order(hs, errs, 2.0)
+        sol = simdiff.solve(simdiff.ODE(lambda t, y: -y), np.ones(1), (0, 1), dt=0.1, method="ralston_test")
+        assert sol.stats.nfe == 20
+    finally:
+        unregister("ralston_test")
 
 
 def test_exp_euler_maruyama_strong_order_half():

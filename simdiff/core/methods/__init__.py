@@ -19,6 +19,11 @@ def register(method: Method, *, replace: bool = False) -> Method:
     return method
 
 
+def unregister(name: str) -> None:
+    """Remove a method from the table (for tests and user code that registered one)."""
+    _REGISTRY.pop(str(name), None)
+
+
 def _load_builtin() -> None:
     from simdiff.core.methods import explicit, exponential, implicit, stochastic
 
