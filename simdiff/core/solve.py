@@ -690,7 +690,7 @@ class _Run:
 
     # ---- adaptive steps ----------------------------------------------------------------------
     def _advance_adaptive(self, target: float):
-        ev, m, ops = self.ev, self.m, self.ops
+        ev, m = self.ev, self.m
         direction = math.copysign(1.0, self.t1 - self.t0)
         post = self.problem.post_step
         while direction * (target - self.t) > 1e-13 * max(1.0, abs(target)):

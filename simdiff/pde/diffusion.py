@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from simdiff.core.linear import Diagonal, FourierDiagonal, SparseOperator  # noqa: F401
+from simdiff.core.linear import FourierDiagonal, SparseOperator
 from simdiff.core.problem import ODE, Kernel
 from simdiff.errors import InputError
 from simdiff.pde.boundaries import Boundaries
-from simdiff.pde.grid import AXES, Grid, Mask, as_mask
+from simdiff.pde.grid import AXES, Grid, as_mask
 
 EXPLICIT = ("euler", "heun", "rk4", "ssprk3")
 IMPLICIT = ("backward_euler", "crank_nicolson")

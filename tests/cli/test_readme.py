@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import simdiff
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
