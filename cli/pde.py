@@ -403,7 +403,6 @@ def run_model(ctx: click.Context, opts: dict, make_model: Callable[[dict, Any], 
         interval = _check_resume(out, grid, model)
         if interval and not _given(ctx, "frames"):      # keep the file's frame spacing
             saving = {"save_every": interval}
-    movie_path = str(Path(out).with_suffix("." + opts["movie_format"]))
     if opts["movie"] and opts["movie_format"] == "mp4":     # fail before the run, not after it
         from matplotlib import animation
 
@@ -424,22 +423,34 @@ def run_model(ctx: click.Context, opts: dict, make_model: Callable[[dict, Any], 
     config.update({k: v for k, v in opts.items() if k not in config and k not in ("shape", "extent", "bc", "dim")})
     _record(out, json.loads(json.dumps(config, default=str)), _bc_dict(grid, model))
     click.echo(run.summary())
-    written = [(out, "run file")]
-    if opts["plot"] or opts["movie"]:
-        from simdiff.viz import animate, plot_frames
-
-        heading = f"{title}, {'x'.join(map(str, shape))} grid, {run.method.replace('_', '-')}"
-        field = "c"
-        if opts["plot"]:
-            t, frames = _read_frames(out, field, 4)
-            png = plot_frames(t, frames, grid, Path(out).with_suffix(".png"), n=4, mask=mask, title=heading)
-            written.append((png, f"{len(t)} frames"))
-        if opts["movie"]:
-            t, frames = _read_frames(out, field, 100)
-            animate(t, frames, grid, movie_path, fps=opts["fps"], mask=mask, title=title)
-            written.append((movie_path, f"{len(t)} frames at {opts['fps']} fps"))
+    written = [(out, "run file")] + _figures(out, grid, model, mask, opts, title=title,
+                                             heading=f"{title}, {'x'.join(map(str, shape))} grid, "
+                                                     f"{run.method.replace('_', '-')}")
     for path, what in written:
         click.echo(f"wrote {path} ({what})")
+
+
+def _figures(out: str, grid, model, mask, opts: dict, *, title: str, heading: str) -> list[tuple[str, str]]:
+    """``--plot`` and ``--movie`` from the run file (so a resumed run is shown whole); one file per
+    species, ``<stem>-<species>.png`` when the model has several."""
+    if not (opts["plot"] or opts["movie"]):
+        return []
+    from simdiff.viz import animate, plot_frames
+
+    species = list(getattr(model, "species", ("c",)))
+    written = []
+    for name in species:
+        stem = Path(out).with_suffix("") if len(species) == 1 else Path(f"{Path(out).with_suffix('')}-{name}")
+        if opts["plot"]:
+            t, frames = _read_frames(out, name, 4)
+            png = plot_frames(t, frames, grid, f"{stem}.png", n=4, mask=mask, title=heading, label=name)
+            written.append((png, f"{len(t)} frames"))
+        if opts["movie"]:
+            t, frames = _read_frames(out, name, 100)
+            movie = animate(t, frames, grid, f"{stem}.{opts['movie_format']}", fps=opts["fps"], mask=mask,
+                            title=title, label=name)
+            written.append((movie, f"{len(t)} frames at {opts['fps']} fps"))
+    return written
 
 
 def _bc_dict(grid, model) -> dict:

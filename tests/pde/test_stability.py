@@ -2,14 +2,13 @@
 bounded far above it."""
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
 import simdiff
 from simdiff.errors import InputError
 from simdiff.pde import Diffusion, Grid, simulate
+
 
 EXPLICIT = ["euler", "heun", "ssprk3", "rk4"]
 

@@ -6,7 +6,7 @@ import numpy as np
 from simdiff.pde.boundaries import Boundaries
 from simdiff.pde.grid import Grid
 
-HDR_I = 24
+HDR_I = 26
 HDR_P = 13
 
 
@@ -14,7 +14,8 @@ class Packed:
     """p, ip for one operator, plus what is needed to refresh time-dependent boundary values."""
 
     def __init__(self, grid: Grid, bounds: Boundaries, *, D=1.0, mask=None, mask_value=None, source=None,
-                 decay: float = 0.0, order: int = 2, t: float = 0.0, tensor=None):
+                 decay: float = 0.0, order: int = 2, t: float = 0.0, tensor=None,
+                 species_D=None):
         nd = grid.ndim
         pad = 3 - nd
         shape3 = (1,) * pad + tuple(grid.shape)
@@ -64,6 +65,11 @@ class Packed:
             ip[18], ip[19] = 2, off
             chunks.append(T3.reshape(-1))
             off += 9
+        if species_D is not None:
+            sd = np.asarray(species_D, dtype=float).reshape(-1)
+            ip[24], ip[25] = sd.size, off
+            chunks.append(sd)
+            off += sd.size
         if source is not None:
             src = np.ascontiguousarray(np.broadcast_to(np.asarray(source, float), grid.shape)).reshape(-1)
             ip[20], ip[21] = 1, off

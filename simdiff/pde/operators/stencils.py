@@ -12,7 +12,8 @@ axes (a 2D grid of shape (n, m) runs as (1, n, m)); side ``s = 2 * axis + (0 low
 ip: [0] ndim, [1:4] shape, [4:10] side kind (0 periodic, 1 ghost rule, 2 inactive axis),
     [10:16] offset of each side's ghost ``b`` values in p, [16] mask?, [17] mask faces Dirichlet?,
     [18] D field?, [19] D offset, [20] source?, [21] source offset, [22] order, [23] mask offset
-    in ip, then the mask (1 inside, 0 outside)
+    in ip, [24] number of species S (fields stacked species-major; 0 or 1: one field), [25] offset
+    in p of the S diffusivities (S > 1; they multiply p[0]), then the mask (1 inside, 0 outside)
 p:  [0] D, [1:4] 1/dx^2, [4:10] ghost ``a`` per side, [10] decay, [11] mask face value,
     [12] fused Euler step h (0: the kernel writes f(u); h != 0: it writes u + h f(u), one pass over
     memory per explicit Euler step), then the ``b`` arrays, the D field, the source field.
@@ -24,7 +25,7 @@ import numpy as np
 
 from simdiff.core.kernels import KERNEL_SIG
 
-HDR_I = 24
+HDR_I = 26
 HDR_P = 13
 
 
@@ -104,8 +105,8 @@ def _fourth(g, y, ip, i, j, k, ax, uc):
     return (-umm + 16.0 * um - 30.0 * uc + 16.0 * up - upp) / 12.0
 
 
-@nb.njit(KERNEL_SIG, cache=True)
-def div_grad_kernel(t, y, out, p, ip):
+@nb.njit(cache=True)
+def _div_grad_block(t, y, out, p, ip, D):
     """Flux form with variable D and masks, on a ghost-padded copy of the field.
 
     Face diffusivity: harmonic mean of the two cells; on a wall the edge cell's D (the ghost rule
@@ -135,7 +136,7 @@ def div_grad_kernel(t, y, out, p, ip):
                     out[c] = 0.0
                     continue
                 uc = g[i + 1, j + 1, k + 1]
-                Dc = p[doff + c] if dfield else p[0]
+                Dc = p[doff + c] if dfield else D
                 acc = 0.0
                 for ax in range(3):
                     w = w0 if ax == 0 else (w1 if ax == 1 else w2)
@@ -177,6 +178,16 @@ def div_grad_kernel(t, y, out, p, ip):
                 out[c] = fa * uc + fs * (acc - decay * uc)
 
 
+
+@nb.njit(KERNEL_SIG, cache=True)
+def div_grad_kernel(t, y, out, p, ip):
+    n = ip[1] * ip[2] * ip[3]
+    S = max(ip[24], 1)
+    for s in range(S):
+        D = p[0] * (p[ip[25] + s] if S > 1 else 1.0)
+        _div_grad_block(t, y[s * n:(s + 1) * n], out[s * n:(s + 1) * n], p, ip, D)
+
+
 @nb.njit(cache=True, inline="always")
 def _row_offset(idx, n, stride, kind):
     """Offset of the neighbour row, or -1 when it is a ghost row (wall)."""
@@ -187,10 +198,9 @@ def _row_offset(idx, n, stride, kind):
     return -1
 
 
-@nb.njit(KERNEL_SIG, cache=True)
-def laplace_kernel(t, y, out, p, ip):
+@nb.njit(cache=True)
+def _laplace_block(t, y, out, p, ip, D):
     n0, n1, n2 = ip[1], ip[2], ip[3]
-    D = p[0]
     w0, w1, w2 = D * p[1], D * p[2], D * p[3]
     decay = p[10]
     sflag = ip[20] == 1
@@ -257,6 +267,16 @@ def laplace_kernel(t, y, out, p, ip):
             if sflag:
                 for k in range(n2):
                     o[k] += fs * p[soff + base + k]
+
+
+
+@nb.njit(KERNEL_SIG, cache=True)
+def laplace_kernel(t, y, out, p, ip):
+    n = ip[1] * ip[2] * ip[3]
+    S = max(ip[24], 1)
+    for s in range(S):
+        D = p[0] * (p[ip[25] + s] if S > 1 else 1.0)
+        _laplace_block(t, y[s * n:(s + 1) * n], out[s * n:(s + 1) * n], p, ip, D)
 
 
 @nb.njit(KERNEL_SIG, cache=True)
