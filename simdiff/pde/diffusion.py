@@ -73,7 +73,8 @@ class Diffusion:
             arr = np.asarray(D, dtype=float)
             if not np.all(np.isfinite(arr)):
                 raise InputError("diffusivity D has non-finite values (NaN or Inf); pass finite values >= 0.")
-            if np.any(arr < 0):
+            maybe_tensor = arr.ndim == 2 and arr.shape in ((2, 2), (3, 3))   # cross terms may be < 0
+            if np.any(arr < 0) and not maybe_tensor:
                 raise InputError(f"diffusivity D must be >= 0; got min(D) = {arr.min():g}. Diffusion runs down "
                                  f"gradients: a negative D is ill-posed (use decay or a source for losses).")
         if mask_bc != "neumann" and not isinstance(mask_bc, (int, float)):
@@ -88,7 +89,7 @@ class Diffusion:
             if D.shape != grid.shape:
                 raise InputError(f"D function returned shape {D.shape}; it must give one value per cell, {grid.shape}.")
         D = np.asarray(D, dtype=float)
-        if not np.all(np.isfinite(D)) or np.any(D < 0) and not _is_tensor(D, grid):
+        if not np.all(np.isfinite(D)) or (np.any(D < 0) and not _is_tensor(D, grid)):
             raise InputError(f"diffusivity D must be finite and >= 0; got min(D) = {np.nanmin(D):g}.")
         if D.ndim == 0:
             return float(D)
@@ -202,7 +203,8 @@ class Diffusion:
             fn(float(t), np.ascontiguousarray(u).reshape(-1), out, pk.p, pk.ip)
             out = out.reshape(shape)
             if src_t:
-                out += self.source_field(grid, t)
+                st = self.source_field(grid, t)
+                out += st if inside is None else np.where(inside, st, 0.0)
             return out
 
         rhs.__name__ = "diffusion_rhs"
@@ -228,9 +230,15 @@ class Diffusion:
 
         forcing.__name__ = "diffusion_forcing"
         if method == "adi":
-            from simdiff.pde.adi import AxisSplit
+            import scipy.sparse as sp
 
-            parts = [assemble(grid, bounds, D, mask=inside, mask_value=mask_value, axis=a)[0] for a in range(grid.ndim)]
+            from simdiff.core.linear import AxisSplit
+
+            # the decay, a diagonal, is shared equally by the axis parts so that sum(parts) == A
+            share = sp.diags(np.where(inside, self.decay, 0.0).reshape(-1) if inside is not None
+                             else np.full(grid.size, self.decay)) / grid.ndim
+            parts = [assemble(grid, bounds, D, mask=inside, mask_value=mask_value, axis=a)[0] - share
+                     for a in range(grid.ndim)]
             return ODE(forcing, linear=AxisSplit(A, parts))
         return ODE(forcing, linear=SparseOperator(A))
 
@@ -305,15 +313,17 @@ def flux(c, grid: Grid, D: Any = 1.0, bc: Any = "neumann", t: float = 0.0) -> tu
     return tuple(-Dv * gr for gr in grads)
 
 
-def boundary_flux(c, grid: Grid, D: Any = 1.0, bc: Any = "neumann", side: str = "x-", t: float = 0.0,
-                  mask: Any = None, mask_bc: Any = "neumann") -> float:
-    r"""Total outward flux :math:`\oint J\cdot n\,dA` (Fick: :math:`J = -D\nabla c`) through one wall
-    (``"x-"``, ``"y+"``, ...), through every wall with ``side="all"``, or through the surface of
-    ``mask`` with ``side="mask"`` (zero for a no-flux mask; with a Dirichlet ``mask_bc`` value the
-    face gradient is :math:`2(g - u)/\Delta x`).
+def boundary_flux(c, grid: Grid, D: Any = 1.0, bc: Any = "neumann", side: str = "all", t: float = 0.0,
+                  mask: Any = None, mask_value: float | None = None) -> float:
+    r"""Total outward flux :math:`\oint J\cdot n\,dA` (Fick: :math:`J = -D\nabla c`).
 
-    Uses the same face gradients as the solver, :math:`(u_g - u_e)/\Delta x` with the ghost rule, so
-    for a conservative run :math:`dM/dt = -` (this) + sources exactly.
+    ``side`` is one wall (``"x-"``, ``"y+"``, ...), ``"mask"`` (the surface of ``mask``), or
+    ``"all"`` (every wall, plus the mask surface when there is a mask). With a mask, walls count
+    the cells inside it only; the mask surface carries flux only with a Dirichlet ``mask_value``
+    (face gradient :math:`2(g - u)/\Delta x`, as in the solver).
+
+    Uses the solver's face gradients, :math:`(u_g - u_e)/\Delta x` with the ghost rule, so for a
+    conservative run :math:`dM/dt = -` (this) + sources, exactly in the semi-discrete equation.
     """
     c = np.asarray(c, dtype=float)
     grid.check_field(c, "c")
@@ -322,14 +332,10 @@ def boundary_flux(c, grid: Grid, D: Any = 1.0, bc: Any = "neumann", side: str = 
     if np.ndim(Dv) == 2 and _is_tensor(Dv, grid):
         raise InputError("boundary_flux supports scalar D (constant or field).")
     Dc = np.broadcast_to(Dv, grid.shape)
-    if side == "mask":
-        mk = as_mask(grid, mask)
-        if mk is None:
-            raise InputError("side='mask' needs mask=...")
-        if mask_bc == "neumann":
-            return 0.0
-        inside = mk.inside
-        total = 0.0
+    mk = as_mask(grid, mask)
+    inside = np.ones(grid.shape, bool) if mk is None else mk.inside
+    total = 0.0
+    if side in ("mask", "all") and mk is not None and mask_value is not None:
         for a in range(grid.ndim):
             area = grid.cell_volume / grid.dx[a]
             for step in (-1, 1):
@@ -339,10 +345,12 @@ def boundary_flux(c, grid: Grid, D: Any = 1.0, bc: Any = "neumann", side: str = 
                     e = [slice(None)] * grid.ndim
                     e[a] = -1 if step > 0 else 0
                     face[tuple(e)] = False
-                total += float(np.sum(np.where(face, -Dc * 2.0 * (float(mask_bc) - c) / grid.dx[a], 0.0)) * area)
+                total += float(np.sum(np.where(face, -Dc * 2.0 * (float(mask_value) - c) / grid.dx[a], 0.0)) * area)
+    elif side == "mask" and mk is None:
+        raise InputError("side='mask' needs mask=...")
+    if side == "mask":
         return total
     sides = [(a, s) for a in range(grid.ndim) for s in (0, 1)] if side == "all" else [_side(side, grid)]
-    total = 0.0
     for a, s in sides:
         if grid.periodic[a]:
             continue
@@ -352,7 +360,8 @@ def boundary_flux(c, grid: Grid, D: Any = 1.0, bc: Any = "neumann", side: str = 
         edge = c[tuple(e)]
         ghost = ga * edge + gb
         area = grid.cell_volume / grid.dx[a]
-        total += float(np.sum(-Dc[tuple(e)] * (ghost - edge) / grid.dx[a]) * area)
+        flux = -Dc[tuple(e)] * (ghost - edge) / grid.dx[a]
+        total += float(np.sum(np.where(inside[tuple(e)], flux, 0.0)) * area)
     return total
 
 

@@ -68,7 +68,7 @@ def default_method(model: Diffusion, grid: Grid, mask) -> str:
 def simulate(model: Diffusion, grid: Grid, u0, t_end: float, *, dt: float | None = None, method: str = "auto",
              save_every: float | None = None, n_frames: int | None = None, out: str | os.PathLike | None = None,
              resume: bool = False, progress: bool = False, mask: Any = None, t0: float = 0.0,
-             callbacks: Sequence = (), seed: int | None = None) -> Run:
+             callbacks: Sequence = (), seed: int | None = None, attrs: dict | None = None) -> Run:
     """Integrate ``model`` on ``grid`` from ``u0`` at ``t0`` to ``t_end``.
 
     Parameters
@@ -89,6 +89,8 @@ def simulate(model: Diffusion, grid: Grid, u0, t_end: float, *, dt: float | None
         existing file is continued from its last frame.
     mask
         Boolean array, function of coordinates, image path, or :class:`~simdiff.pde.Mask`.
+    attrs
+        Extra attributes for the run file (the CLI stores its resolved configuration here).
     """
     if method == "auto":
         method = default_method(model, grid, as_mask(grid, mask))
@@ -125,6 +127,9 @@ def simulate(model: Diffusion, grid: Grid, u0, t_end: float, *, dt: float | None
         times = np.linspace(t0, t_end, nf)
     interval = float(np.min(np.diff(times)))
 
+    stored = _stored_run(out) if (out is not None and resume and os.path.exists(out)) else None
+    if stored is not None and dt is None:
+        dt = float(stored["dt"])         # continue with the file's step
     limit = model.stable_dt(grid, method) if method in EXPLICIT else model.stable_dt(grid, "euler")
     if dt is None:
         if method in EXPLICIT:
@@ -148,19 +153,43 @@ def simulate(model: Diffusion, grid: Grid, u0, t_end: float, *, dt: float | None
     problem = model.problem(grid, method=method, mask=mk, t0=t0)
     writer = None
     start_t, start_u = t0, u0
+    core_method = _CORE.get(method, method)
+    if method == "spectral" and callable(model.source):
+        core_method = "etdrk4"
+    if method == "crank_nicolson":
+        from simdiff.core.methods.implicit import CrankNicolson
+
+        # damp the stiffest modes of rough initial data with two Rannacher steps; not on resume,
+        # where the run already took them
+        resuming = out is not None and resume and os.path.exists(out)
+        core_method = CrankNicolson(rannacher=0 if resuming else 2)
+    # the step times of the whole run: a resumed run takes exactly the steps it would have taken
+    from simdiff.core.solve import time_grid
+
+    if stored is not None:
+        t_first = float(stored["frames"][0])
+        steps, _ = time_grid((t_first, t_end), dt=dt,
+                             save_at=np.union1d(np.asarray(stored["frames"], float), times))
+    else:
+        steps, _ = time_grid((t0, t_end), dt=dt, save_at=times)
     if out is not None:
         from simdiff.io.hdf5 import RunFile
+        from simdiff.pde.boundaries import Boundaries
 
         attrs = {"model": model.to_dict(), "grid": grid.to_dict(), "method": method, "dt": dt,
-                 "t_end": t_end, "frames": times.tolist(), "seed": -1 if seed is None else int(seed)}
+                 "t_end": t_end, "frames": times.tolist(), "seed": -1 if seed is None else int(seed),
+                 "bc": Boundaries(grid, model.bc).to_dict(), "mask": mk is not None, **(attrs or {})}
         if resume and os.path.exists(out):
             writer, start_t, last = RunFile.open_for_resume(out, fields)
+            _check_resume(out, writer.h5.attrs, attrs)
             start_u = last.reshape(u0.shape)
-            times = times[times > start_t + 1e-12 * max(1.0, abs(start_t))]
-            if times.size == 0:
+            later = times > start_t + 1e-12 * max(1.0, abs(start_t))
+            if not later.any():
                 writer.close()
                 raise InputError(f"{os.fspath(out)!r} already reaches t={start_t:g} >= t_end={t_end:g}; nothing to resume.")
-            times = np.concatenate([[start_t], times])
+            times = np.concatenate([[start_t], times[later]])
+            steps = steps[steps >= start_t - 1e-12 * max(1.0, abs(start_t))]
+            steps[0] = start_t
         else:
             writer = RunFile.create(out, grid, fields, t0, u0.reshape((len(fields), *grid.shape)), attrs)
 
@@ -172,13 +201,10 @@ def simulate(model: Diffusion, grid: Grid, u0, t_end: float, *, dt: float | None
             return
         writer.append(t, np.asarray(y).reshape((len(fields), *grid.shape)))
 
-    cbs = list(callbacks) + ([write] if writer is not None else [])
-    core_method = _CORE.get(method, method)
-    if method == "spectral" and callable(model.source):
-        core_method = "etdrk4"
+    cbs = ([write] if writer is not None else []) + list(callbacks)   # the file first: a callback may stop the run
     wall = time.perf_counter()
     try:
-        sol = solve(problem, start_u, (start_t, t_end), dt=dt, method=core_method, save_at=times,
+        sol = solve(problem, start_u, None, grid=steps, method=core_method, save_at=times,
                     callbacks=cbs, progress=progress)
     finally:
         if writer is not None:
@@ -187,3 +213,49 @@ def simulate(model: Diffusion, grid: Grid, u0, t_end: float, *, dt: float | None
     mass = np.array([grid.integrate(f, mk) for f in sol.y])
     return Run(sol, grid, model, method, dt, None if out is None else os.fspath(out), mass,
                {"limit": limit, "core_method": core_method, "implicit": method in IMPLICIT})
+
+
+def _check_resume(path, stored, mine: dict) -> None:
+    """Refuse to continue a run file that another run (grid, model, method, dt, frames) wrote."""
+    import json
+
+    from simdiff.errors import CheckpointError
+
+    for key in ("grid", "model", "method", "bc"):
+        if key not in stored:
+            raise CheckpointError(f"{os.fspath(path)!r} has no {key!r} attribute: it is not a simdiff run file.")
+        have = stored[key]
+        try:
+            have = json.loads(have) if isinstance(have, str) and have[:1] in "[{" else have
+        except json.JSONDecodeError:
+            pass
+        want = json.loads(json.dumps(mine[key], default=str))
+        same = np.allclose(have, want, rtol=1e-12, atol=0) if key in ("dt", "frames") and \
+            np.shape(have) == np.shape(want) else have == want
+        if not same:
+            raise CheckpointError(f"cannot resume {os.fspath(path)!r}: its {key} is {have!r}, this run's is {want!r}. "
+                                  f"Resume with the same settings, or write to another file.")
+
+
+def _stored_run(path) -> dict:
+    """The attributes of an existing run file, JSON decoded."""
+    import json
+
+    import h5py
+
+    from simdiff.errors import CheckpointError
+
+    try:
+        with h5py.File(path, "r") as h5:
+            out = {}
+            for k, v in h5.attrs.items():
+                try:
+                    out[k] = json.loads(v) if isinstance(v, str) and v[:1] in "[{" else v
+                except json.JSONDecodeError:
+                    out[k] = v
+    except OSError as err:
+        raise CheckpointError(f"cannot resume from {os.fspath(path)!r}: {err}. Delete it or write to another file.") from None
+    for key in ("dt", "frames"):
+        if key not in out:
+            raise CheckpointError(f"{os.fspath(path)!r} has no {key!r} attribute: it is not a simdiff run file.")
+    return out

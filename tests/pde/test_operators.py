@@ -290,11 +290,7 @@ def test_model_problem_matches_reference(method, rng):
     assert rel_err(got, expect) < TOL
 
 
-@pytest.mark.parametrize("decay", [
-    0.0,
-    pytest.param(0.2, marks=pytest.mark.xfail(strict=True, reason="bug: ADI axis parts omit the decay term, "
-                                                                 "so sum(parts) != A and decay is stepped explicitly")),
-])
+@pytest.mark.parametrize("decay", [0.0, 0.2])
 def test_adi_axis_parts_sum_to_the_operator(decay, rng):
     """Douglas' splitting needs A = sum_a A_a exactly."""
     grid = Grid((12, 10), extent=1.0)

@@ -13,6 +13,8 @@ def register(method: Method, *, replace: bool = False) -> Method:
         method = method()
     if not isinstance(method, Method):
         raise InputTypeError(f"register() takes a Method instance; got {method!r}.")
+    if not _REGISTRY:
+        _load_builtin()
     if method.name in _REGISTRY and not replace:
         raise InputError(f"a method named {method.name!r} is already registered; pass replace=True to replace it.")
     _REGISTRY[method.name] = method
@@ -28,9 +30,9 @@ def _load_builtin() -> None:
     from simdiff.core.methods import explicit, exponential, implicit, stochastic
 
     for m in (explicit.EULER, explicit.HEUN, explicit.RK4, explicit.SSPRK3, explicit.Dopri5()):
-        register(m)
+        _REGISTRY[m.name] = m
     for m in stochastic.ALL() + exponential.ALL() + implicit.ALL():
-        register(m)
+        _REGISTRY[m.name] = m
 
 
 def get(name) -> Method:
