@@ -6,7 +6,7 @@ import numpy as np
 from simdiff.pde.boundaries import Boundaries
 from simdiff.pde.grid import Grid
 
-HDR_I = 26
+HDR_I = 32
 HDR_P = 13
 
 
@@ -44,6 +44,7 @@ class Packed:
                     ip[4 + s] = 0
                     continue
                 ip[4 + s] = 1
+                ip[26 + s] = 1 if bounds.sides[a][side].kind == "neumann" else 0
                 aa, bb = bounds.ghost_rule(a, side, t)
                 head[4 + s] = aa
                 bb = np.ascontiguousarray(bb, dtype=float).reshape(-1)

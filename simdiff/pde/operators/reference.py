@@ -84,32 +84,52 @@ def laplace4(u, grid: Grid, D=1.0):
 
 
 def anisotropic(u, grid: Grid, bounds: Boundaries, Dt, t: float = 0.0):
-    r""":math:`\sum_{ij} D_{ij}\,\partial_i\partial_j u` for a constant symmetric tensor ``Dt``.
+    r""":math:`\nabla\cdot(\mathbf{D}\nabla u)` for a constant symmetric tensor, in flux form.
 
-    Second differences on the diagonal, centred cross differences off it
-    :math:`(u_{++} - u_{+-} - u_{-+} + u_{--}) / (4\Delta x_i \Delta x_j)`, ghost cells from the
-    boundary rules (corner ghosts from applying the rules twice).
+    The flux :math:`F_a = (\mathbf{D}\nabla u)_a` on each face normal to axis ``a``: the normal
+    derivative from the two cells, each tangential derivative :math:`\partial_b u` as the mean of the
+    two cells' centred differences (ghost cells at walls, corners included). On a Neumann wall the
+    condition is the conormal one, :math:`(\mathbf{D}\nabla u)\cdot n = D_{aa}\,q`, so no-flux walls
+    conserve mass exactly, cross terms and all.
     """
     g = pad_ghosts(u, grid, bounds, t)
     nd = grid.ndim
-    core = tuple(slice(1, -1) for _ in range(nd))
-    out = np.zeros_like(u, dtype=float)
+    out = np.zeros_like(np.asarray(u, dtype=float))
+    for a in range(nd):
+        # faces along a: L cells are padded indices 0..n_a, R cells 1..n_a+1; other axes interior
+        def take(offs, lo):
+            idx = []
+            for b in range(nd):
+                n = grid.shape[b]
+                if b == a:
+                    idx.append(slice(lo, lo + n + 1))
+                else:
+                    idx.append(slice(1 + offs[b], 1 + offs[b] + n))
+            return g[tuple(idx)]
 
-    def sh(offs):
-        return g[tuple(slice(1 + o, g.shape[a] - 1 + o) for a, o in enumerate(offs))]
-
-    for i in range(nd):
-        e = [0] * nd
-        e[i] = 1
-        em = [-x for x in e]
-        out += Dt[i][i] * (sh(e) - 2 * g[core] + sh(em)) / grid.dx[i] ** 2
-        for j in range(i + 1, nd):
-            pp = [0] * nd
-            pp[i], pp[j] = 1, 1
-            pm = [0] * nd
-            pm[i], pm[j] = 1, -1
-            out += 2 * Dt[i][j] * (sh(pp) - sh(pm) - sh([-x for x in pm]) + sh([-x for x in pp])) / (
-                4 * grid.dx[i] * grid.dx[j])
+        zero = [0] * nd
+        uL, uR = take(zero, 0), take(zero, 1)
+        F = Dt[a][a] * (uR - uL) / grid.dx[a]
+        cross = np.zeros_like(F)
+        for b in range(nd):
+            if b == a:
+                continue
+            p, m = list(zero), list(zero)
+            p[b], m[b] = 1, -1
+            dL = (take(p, 0) - take(m, 0)) / (2 * grid.dx[b])
+            dR = (take(p, 1) - take(m, 1)) / (2 * grid.dx[b])
+            cross = cross + Dt[a][b] * 0.5 * (dL + dR)
+        if not grid.periodic[a]:
+            for side, face in ((0, 0), (1, -1)):
+                if bounds.sides[a][side].kind == "neumann":
+                    sl = [slice(None)] * nd
+                    sl[a] = face
+                    cross[tuple(sl)] = 0.0
+        F = F + cross
+        hi = [slice(None)] * nd
+        lo = [slice(None)] * nd
+        hi[a], lo[a] = slice(1, None), slice(0, -1)
+        out += (F[tuple(hi)] - F[tuple(lo)]) / grid.dx[a]
     return out
 
 

@@ -13,7 +13,8 @@ ip: [0] ndim, [1:4] shape, [4:10] side kind (0 periodic, 1 ghost rule, 2 inactiv
     [10:16] offset of each side's ghost ``b`` values in p, [16] mask?, [17] mask faces Dirichlet?,
     [18] D field?, [19] D offset, [20] source?, [21] source offset, [22] order, [23] mask offset
     in ip, [24] number of species S (fields stacked species-major; 0 or 1: one field), [25] offset
-    in p of the S diffusivities (S > 1; they multiply p[0]), then the mask (1 inside, 0 outside)
+    in p of the S diffusivities (S > 1; they multiply p[0]), [26:32] side is a Neumann wall?, then
+    the mask (1 inside, 0 outside)
 p:  [0] D, [1:4] 1/dx^2, [4:10] ghost ``a`` per side, [10] decay, [11] mask face value,
     [12] fused Euler step h (0: the kernel writes f(u); h != 0: it writes u + h f(u), one pass over
     memory per explicit Euler step), then the ``b`` arrays, the D field, the source field.
@@ -25,7 +26,7 @@ import numpy as np
 
 from simdiff.core.kernels import KERNEL_SIG
 
-HDR_I = 26
+HDR_I = 32
 HDR_P = 13
 
 
@@ -279,30 +280,72 @@ def laplace_kernel(t, y, out, p, ip):
         _laplace_block(t, y[s * n:(s + 1) * n], out[s * n:(s + 1) * n], p, ip, D)
 
 
+@nb.njit(cache=True)
+def _tangential(g, a, b, I, J, K):
+    """Centred difference (without 1/(2 dx_b)) along kernel axis ``b`` at padded cell (I, J, K)."""
+    if b == 0:
+        return g[I + 1, J, K] - g[I - 1, J, K]
+    if b == 1:
+        return g[I, J + 1, K] - g[I, J - 1, K]
+    return g[I, J, K + 1] - g[I, J, K - 1]
+
+
 @nb.njit(KERNEL_SIG, cache=True)
 def anisotropic_kernel(t, y, out, p, ip):
-    """sum_ij D_ij d_i d_j u for a constant symmetric tensor (3x3 in kernel axes, at p[ip[19]:])."""
+    """div(D grad u) for a constant symmetric tensor (3x3 in kernel axes at p[ip[19]:]), flux form.
+
+    Face flux F_a = D_aa du/dx_a + sum_b D_ab (mean of the two cells' centred d_b u); on Neumann
+    walls only the normal part (the conormal condition), so no-flux walls conserve mass exactly.
+    """
     n0, n1, n2 = ip[1], ip[2], ip[3]
+    ns = (n0, n1, n2)
     g = _pad_ghosts(y, p, ip)
     toff = ip[19]
-    h0, h1, h2 = np.sqrt(p[1]), np.sqrt(p[2]), np.sqrt(p[3])   # 1/dx per axis (0 if inactive)
-    D00, D01, D02 = p[toff + 0], p[toff + 1], p[toff + 2]
-    D11, D12, D22 = p[toff + 4], p[toff + 5], p[toff + 8]
+    inv = (np.sqrt(p[1]), np.sqrt(p[2]), np.sqrt(p[3]))      # 1/dx per axis (0 if inactive)
     decay = p[10]
     sflag = ip[20] == 1
     soff = ip[21]
     fa, fs = (1.0, p[12]) if p[12] != 0.0 else (0.0, 1.0)
-    for i in range(1, n0 + 1):
-        for j in range(1, n1 + 1):
-            for k in range(1, n2 + 1):
-                uc = g[i, j, k]
-                acc = (D00 * p[1] * (g[i - 1, j, k] + g[i + 1, j, k] - 2 * uc)
-                       + D11 * p[2] * (g[i, j - 1, k] + g[i, j + 1, k] - 2 * uc)
-                       + D22 * p[3] * (g[i, j, k - 1] + g[i, j, k + 1] - 2 * uc))
-                acc += 0.5 * D01 * h0 * h1 * (g[i + 1, j + 1, k] - g[i + 1, j - 1, k] - g[i - 1, j + 1, k] + g[i - 1, j - 1, k])
-                acc += 0.5 * D02 * h0 * h2 * (g[i + 1, j, k + 1] - g[i + 1, j, k - 1] - g[i - 1, j, k + 1] + g[i - 1, j, k - 1])
-                acc += 0.5 * D12 * h1 * h2 * (g[i, j + 1, k + 1] - g[i, j + 1, k - 1] - g[i, j - 1, k + 1] + g[i, j - 1, k - 1])
-                c = ((i - 1) * n1 + (j - 1)) * n2 + (k - 1)
-                if sflag:
-                    acc += p[soff + c]
-                out[c] = fa * uc + fs * (acc - decay * uc)
+    acc = np.zeros(n0 * n1 * n2)
+    for a in range(3):
+        if ip[4 + 2 * a] == 2:
+            continue
+        na = ns[a]
+        neu_lo = ip[26 + 2 * a] == 1
+        neu_hi = ip[27 + 2 * a] == 1
+        # faces normal to a: f = 0..na, between padded cells f and f + 1 along a
+        r0 = n0 + 1 if a == 0 else n0
+        r1 = n1 + 1 if a == 1 else n1
+        r2 = n2 + 1 if a == 2 else n2
+        for i in range(r0):
+            for j in range(r1):
+                for k in range(r2):
+                    # padded indices of the L and R cells of this face
+                    LI, LJ, LK = (i, j + 1, k + 1) if a == 0 else ((i + 1, j, k + 1) if a == 1 else (i + 1, j + 1, k))
+                    RI, RJ, RK = (LI + 1, LJ, LK) if a == 0 else ((LI, LJ + 1, LK) if a == 1 else (LI, LJ, LK + 1))
+                    f = i if a == 0 else (j if a == 1 else k)
+                    F = p[toff + 4 * a] * (g[RI, RJ, RK] - g[LI, LJ, LK]) * inv[a]
+                    wall = (f == 0 or f == na) and ip[4 + 2 * a] != 0
+                    neumann_wall = (f == 0 and neu_lo) or (f == na and neu_hi)
+                    if not (wall and neumann_wall):
+                        for b in range(3):
+                            if b == a or ip[4 + 2 * b] == 2:
+                                continue
+                            Dab = p[toff + 3 * a + b]
+                            if Dab != 0.0:
+                                F += Dab * 0.25 * inv[b] * (_tangential(g, a, b, LI, LJ, LK)
+                                                            + _tangential(g, a, b, RI, RJ, RK))
+                    F *= inv[a]
+                    # the face adds to its R cell (as its low face) and subtracts from its L cell
+                    if f < na:
+                        ci = (LI - 1 + (1 if a == 0 else 0), LJ - 1 + (1 if a == 1 else 0), LK - 1 + (1 if a == 2 else 0))
+                        acc[(ci[0] * n1 + ci[1]) * n2 + ci[2]] -= F
+                    if f > 0:
+                        ci = (LI - 1, LJ - 1, LK - 1)
+                        acc[(ci[0] * n1 + ci[1]) * n2 + ci[2]] += F
+    for c in range(n0 * n1 * n2):
+        uc = y[c]
+        v = acc[c]
+        if sflag:
+            v += p[soff + c]
+        out[c] = fa * uc + fs * (v - decay * uc)
