@@ -21,6 +21,7 @@ from simdiff.core.problem import ODE, Kernel
 from simdiff.errors import InputError
 from simdiff.pde.boundaries import Boundaries
 from simdiff.pde.grid import AXES, Grid, as_mask
+from simdiff.pde.operators.reference import wall_diffusivity
 
 EXPLICIT = ("euler", "heun", "rk4", "ssprk3")
 IMPLICIT = ("backward_euler", "crank_nicolson")
@@ -105,6 +106,27 @@ class Diffusion:
                              f"an array of shape {grid.shape}, or a {grid.ndim}x{grid.ndim} tensor.")
         return D
 
+    def wall_diffusivity(self, grid: Grid) -> dict | None:
+        """D on the wall faces, ``{(axis, side): array}``, when D is a function of position (else
+        None: the operators extrapolate a D field to its walls)."""
+        if not callable(self.D):
+            return None
+        out = {}
+        for a in range(grid.ndim):
+            if grid.periodic[a]:
+                continue
+            for side in (0, 1):
+                v = np.asarray(self.D(*grid.face_coords(a, side)), dtype=float)
+                shape = tuple(n for b, n in enumerate(grid.shape) if b != a)
+                try:
+                    v = np.broadcast_to(v, shape)
+                except ValueError:
+                    raise InputError(f"D function returned shape {v.shape} on a wall; it must give one value per face.") from None
+                if np.any(v < 0) or not np.all(np.isfinite(v)):
+                    raise InputError("D function gives negative or non-finite values on a wall; D must be finite and >= 0.")
+                out[(a, side)] = v
+        return out
+
     def d_max(self, grid: Grid) -> float:
         D = self.diffusivity(grid)
         if np.ndim(D) == 2 and _is_tensor(D, grid):
@@ -184,7 +206,8 @@ class Diffusion:
 
         src = None if src_t else self.source_field(grid)
         pk = Packed(grid, bounds, D=(0.0 if tensor else D), mask=inside, mask_value=mask_value, source=src,
-                    decay=self.decay, order=self.order, t=t0, tensor=D if tensor else None)
+                    decay=self.decay, order=self.order, t=t0, tensor=D if tensor else None,
+                    wall_D=self.wall_diffusivity(grid))
         if tensor:
             fn = stencils.anisotropic_kernel
         elif np.ndim(D) == 0 and inside is None and self.order == 2:
@@ -214,7 +237,8 @@ class Diffusion:
         from simdiff.pde.operators.sparse import assemble
 
         shape = grid.shape
-        A, c = assemble(grid, bounds, D, mask=inside, mask_value=mask_value, decay=self.decay)
+        wall_D = self.wall_diffusivity(grid)
+        A, c = assemble(grid, bounds, D, mask=inside, mask_value=mask_value, decay=self.decay, wall_D=wall_D)
         src = None if src_t else self.source_field(grid)
         const = c.reshape(shape) + (0.0 if src is None else src)
         if inside is not None:
@@ -224,7 +248,8 @@ class Diffusion:
         def forcing(t, u):
             if not need_t:
                 return const
-            _, ct = assemble(grid, bounds, D, mask=inside, mask_value=mask_value, decay=self.decay, t=t)
+            _, ct = assemble(grid, bounds, D, mask=inside, mask_value=mask_value, decay=self.decay, t=t,
+                             wall_D=wall_D)
             out = ct.reshape(shape) + (self.source_field(grid, t) if src_t else (0.0 if src is None else src))
             return out if inside is None else np.where(inside, out, 0.0)
 
@@ -237,7 +262,7 @@ class Diffusion:
             # the decay, a diagonal, is shared equally by the axis parts so that sum(parts) == A
             share = sp.diags(np.where(inside, self.decay, 0.0).reshape(-1) if inside is not None
                              else np.full(grid.size, self.decay)) / grid.ndim
-            parts = [assemble(grid, bounds, D, mask=inside, mask_value=mask_value, axis=a)[0] - share
+            parts = [assemble(grid, bounds, D, mask=inside, mask_value=mask_value, axis=a, wall_D=wall_D)[0] - share
                      for a in range(grid.ndim)]
             return ODE(forcing, linear=AxisSplit(A, parts))
         return ODE(forcing, linear=SparseOperator(A))
@@ -360,7 +385,8 @@ def boundary_flux(c, grid: Grid, D: Any = 1.0, bc: Any = "neumann", side: str = 
         edge = c[tuple(e)]
         ghost = ga * edge + gb
         area = grid.cell_volume / grid.dx[a]
-        flux = -Dc[tuple(e)] * (ghost - edge) / grid.dx[a]
+        Dw = wall_diffusivity(Dv, a, s, Diffusion(D).wall_diffusivity(grid))
+        flux = -Dw * (ghost - edge) / grid.dx[a]
         total += float(np.sum(np.where(inside[tuple(e)], flux, 0.0)) * area)
     return total
 

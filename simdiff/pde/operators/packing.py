@@ -6,7 +6,7 @@ import numpy as np
 from simdiff.pde.boundaries import Boundaries
 from simdiff.pde.grid import Grid
 
-HDR_I = 32
+HDR_I = 38
 HDR_P = 13
 
 
@@ -15,7 +15,7 @@ class Packed:
 
     def __init__(self, grid: Grid, bounds: Boundaries, *, D=1.0, mask=None, mask_value=None, source=None,
                  decay: float = 0.0, order: int = 2, t: float = 0.0, tensor=None,
-                 species_D=None):
+                 species_D=None, wall_D=None):
         nd = grid.ndim
         pad = 3 - nd
         shape3 = (1,) * pad + tuple(grid.shape)
@@ -56,6 +56,17 @@ class Packed:
             ip[16] = 1
             ip[17] = 0 if mask_value is None else 1
         if field_D:
+            from simdiff.pde.operators.reference import wall_diffusivity
+
+            for a in range(nd):
+                if grid.periodic[a]:
+                    continue
+                for side in (0, 1):
+                    w = np.broadcast_to(wall_diffusivity(D, a, side, wall_D),
+                                        tuple(n for b, n in enumerate(grid.shape) if b != a))
+                    ip[32 + 2 * (pad + a) + side] = off
+                    chunks.append(np.ascontiguousarray(w, dtype=float).reshape(-1))
+                    off += w.size
             Df = np.ascontiguousarray(np.broadcast_to(np.asarray(D, float), grid.shape)).reshape(-1)
             ip[18], ip[19] = 1, off
             chunks.append(Df)

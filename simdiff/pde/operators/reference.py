@@ -33,13 +33,28 @@ def shift(u, axis, step, periodic, fill=np.nan):
     return out
 
 
+def wall_diffusivity(D, axis: int, side: int, wall_D=None):
+    """D on the wall faces of one side: ``wall_D[(axis, side)]`` when given (a function of position
+    evaluated on the wall), else linear extrapolation ``1.5 D_edge - 0.5 D_next`` (clipped at 0),
+    which keeps variable-D walls second-order; the edge value itself for a constant D."""
+    if wall_D is not None and (axis, side) in wall_D:
+        return np.asarray(wall_D[(axis, side)], dtype=float)
+    D = np.asarray(D, dtype=float)
+    if D.ndim == 0:
+        return D
+    e = np.take(D, 0 if side == 0 else -1, axis=axis)
+    nxt = np.take(D, 1 if side == 0 else -2, axis=axis) if D.shape[axis] > 1 else e
+    return np.maximum(1.5 * e - 0.5 * nxt, 0.0)
+
+
 def _edge(axis, side, n):
     idx = [slice(None)] * n
     idx[axis] = 0 if side == 0 else -1
     return tuple(idx)
 
 
-def div_grad(u, grid: Grid, bounds: Boundaries, D=1.0, t: float = 0.0, mask=None, mask_value=None):
+def div_grad(u, grid: Grid, bounds: Boundaries, D=1.0, t: float = 0.0, mask=None, mask_value=None,
+             wall_D=None):
     """:math:`\\nabla\\cdot(D\\nabla u)`; ``D`` a number or a cell array; ``mask`` a boolean array.
 
     Across a mask face the flux is zero, or with ``mask_value`` the face holds ``u = mask_value``.
@@ -64,6 +79,8 @@ def div_grad(u, grid: Grid, bounds: Boundaries, D=1.0, t: float = 0.0, mask=None
                 inn[e] = 1.0
             with np.errstate(invalid="ignore", divide="ignore"):
                 Df = np.where(Dc + Dn > 0, 2 * Dc * Dn / (Dc + Dn), 0.0)
+            if not per:
+                Df[e] = np.broadcast_to(wall_diffusivity(D, a, side, wall_D), Df[e].shape)
             across = inn < 0.5
             if mask_value is None:
                 un = np.where(across, u, un)

@@ -12,10 +12,11 @@ import scipy.sparse as sp
 from simdiff.pde.boundaries import Boundaries
 from simdiff.pde.grid import Grid
 from simdiff.pde.operators.reference import shift as _shift_idx
+from simdiff.pde.operators.reference import wall_diffusivity
 
 
 def assemble(grid: Grid, bounds: Boundaries, D=1.0, *, mask=None, mask_value=None, decay: float = 0.0,
-             t: float = 0.0, axis: int | None = None):
+             t: float = 0.0, axis: int | None = None, wall_D=None):
     """``(A, c)``: CSR matrix and constant vector (flattened C order) with ``L(u) = A u + c``."""
     shape = grid.shape
     N = grid.size
@@ -49,8 +50,9 @@ def assemble(grid: Grid, bounds: Boundaries, D=1.0, *, mask=None, mask_value=Non
             if wall.any():
                 ga, gb = bounds.ghost_rule(a, side, t)
                 gb = np.expand_dims(gb, a)
-                diag += np.where(wall, w * Dc * (ga - 1.0), 0.0)
-                c += np.where(wall, w * Dc * gb, 0.0)
+                Dw = np.expand_dims(np.broadcast_to(wall_diffusivity(D, a, side, wall_D), bounds.face_shape(a)), a)
+                diag += np.where(wall, w * Dw * (ga - 1.0), 0.0)
+                c += np.where(wall, w * Dw * gb, 0.0)
     if decay and axis is None:
         diag -= np.where(inside, decay, 0.0)
     rows.append(idx.reshape(-1))

@@ -13,8 +13,8 @@ ip: [0] ndim, [1:4] shape, [4:10] side kind (0 periodic, 1 ghost rule, 2 inactiv
     [10:16] offset of each side's ghost ``b`` values in p, [16] mask?, [17] mask faces Dirichlet?,
     [18] D field?, [19] D offset, [20] source?, [21] source offset, [22] order, [23] mask offset
     in ip, [24] number of species S (fields stacked species-major; 0 or 1: one field), [25] offset
-    in p of the S diffusivities (S > 1; they multiply p[0]), [26:32] side is a Neumann wall?, then
-    the mask (1 inside, 0 outside)
+    in p of the S diffusivities (S > 1; they multiply p[0]), [26:32] side is a Neumann wall?,
+    [32:38] offset in p of each wall's face diffusivities (D field only), then the mask
 p:  [0] D, [1:4] 1/dx^2, [4:10] ghost ``a`` per side, [10] decay, [11] mask face value,
     [12] fused Euler step h (0: the kernel writes f(u); h != 0: it writes u + h f(u), one pass over
     memory per explicit Euler step), then the ``b`` arrays, the D field, the source field.
@@ -26,7 +26,7 @@ import numpy as np
 
 from simdiff.core.kernels import KERNEL_SIG
 
-HDR_I = 32
+HDR_I = 38
 HDR_P = 13
 
 
@@ -158,7 +158,11 @@ def _div_grad_block(t, y, out, p, ip, D):
                         inside_grid = 0 <= ii < n0 and 0 <= jj < n1 and 0 <= kk < n2
                         wrapped = not inside_grid and ip[4 + 2 * ax + (0 if dirn < 0 else 1)] == 0
                         if not inside_grid and not wrapped:
-                            acc += w * Dc * (un - uc)          # wall: ghost value, edge D
+                            Dw = Dc                              # wall: ghost value, wall-face D
+                            if dfield:
+                                face = (j * n2 + k) if ax == 0 else ((i * n2 + k) if ax == 1 else (i * n1 + j))
+                                Dw = p[ip[32 + 2 * ax + (0 if dirn < 0 else 1)] + face]
+                            acc += w * Dw * (un - uc)
                             continue
                         if wrapped:
                             ii, jj, kk = ii % n0, jj % n1, kk % n2
