@@ -163,7 +163,9 @@ def pad_ghosts(u, grid: Grid, bounds: Boundaries, t: float = 0.0):
         def fit(b):
             b = np.expand_dims(b, a)
             pads = [(1, 1) if (x < a) else (0, 0) for x in range(grid.ndim)]
-            return np.pad(b, pads, mode="edge")
+            # beyond the corner, wall values are extrapolated linearly (2 b_edge - b_next), which
+            # keeps the cross-derivative terms of anisotropic diffusion second order at walls
+            return np.pad(b, pads, mode="reflect", reflect_type="odd")
         lo = lo_a * np.take(g, [0], axis=a) + fit(lo_b)
         hi = hi_a * np.take(g, [-1], axis=a) + fit(hi_b)
         g = np.concatenate([lo, g, hi], axis=a)

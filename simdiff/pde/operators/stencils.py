@@ -31,6 +31,27 @@ HDR_P = 13
 
 
 @nb.njit(cache=True)
+def _wall_value(p, off, na, nb, ja, jb):
+    """A wall's value array (na, nb) at (ja, jb), linearly extrapolated one face beyond its edges."""
+    ia0, ia1, wa0, wa1 = ja, ja, 1.0, 0.0
+    if ja < 0:
+        ia0, ia1, wa0, wa1 = 0, min(1, na - 1), 2.0, -1.0
+    elif ja >= na:
+        ia0, ia1, wa0, wa1 = na - 1, max(na - 2, 0), 2.0, -1.0
+    ib0, ib1, wb0, wb1 = jb, jb, 1.0, 0.0
+    if jb < 0:
+        ib0, ib1, wb0, wb1 = 0, min(1, nb - 1), 2.0, -1.0
+    elif jb >= nb:
+        ib0, ib1, wb0, wb1 = nb - 1, max(nb - 2, 0), 2.0, -1.0
+    if na == 1:
+        wa0, wa1 = 1.0, 0.0
+    if nb == 1:
+        wb0, wb1 = 1.0, 0.0
+    return (wa0 * (wb0 * p[off + ia0 * nb + ib0] + wb1 * p[off + ia0 * nb + ib1])
+            + wa1 * (wb0 * p[off + ia1 * nb + ib0] + wb1 * p[off + ia1 * nb + ib1]))
+
+
+@nb.njit(cache=True)
 def _pad_ghosts(y, p, ip):
     """y as (n0+2, n1+2, n2+2) with ghost layers (periodic copies or ghost rules, corners too)."""
     n0, n1, n2 = ip[1], ip[2], ip[3]
@@ -57,23 +78,20 @@ def _pad_ghosts(y, p, ip):
                         e = 1 if side == 0 else n          # edge cell index (padded)
                         gi = 0 if side == 0 else n + 1     # ghost index (padded)
                         wrap = n if side == 0 else 1
+                        s = 2 * ax + side
                         if ax == 0:
                             edge = g[e, b, c]
                             src = g[wrap, b, c]
-                            fj, fk = min(max(b - 1, 0), n1 - 1), min(max(c - 1, 0), n2 - 1)
-                            face = fj * n2 + fk
+                            bv = _wall_value(p, ip[10 + s], n1, n2, b - 1, c - 1) if kind != 0 else 0.0
                         elif ax == 1:
                             edge = g[a, e, c]
                             src = g[a, wrap, c]
-                            fi, fk = min(max(a - 1, 0), n0 - 1), min(max(c - 1, 0), n2 - 1)
-                            face = fi * n2 + fk
+                            bv = _wall_value(p, ip[10 + s], n0, n2, a - 1, c - 1) if kind != 0 else 0.0
                         else:
                             edge = g[a, b, e]
                             src = g[a, b, wrap]
-                            fi, fj = min(max(a - 1, 0), n0 - 1), min(max(b - 1, 0), n1 - 1)
-                            face = fi * n1 + fj
-                        s = 2 * ax + side
-                        v = src if kind == 0 else p[4 + s] * edge + p[ip[10 + s] + face]
+                            bv = _wall_value(p, ip[10 + s], n0, n1, a - 1, b - 1) if kind != 0 else 0.0
+                        v = src if kind == 0 else p[4 + s] * edge + bv
                         if ax == 0:
                             g[gi, b, c] = v
                         elif ax == 1:
