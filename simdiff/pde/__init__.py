@@ -14,3 +14,8 @@ from simdiff.pde.simulate import Run, simulate
 
 __all__ = ["Grid", "Mask", "BC", "Boundaries", "Dirichlet", "Neumann", "Robin", "Periodic",
            "Diffusion", "flux", "boundary_flux", "simulate", "Run"]
+from simdiff.pde.models import Brusselator, FisherKPP, FitzHughNagumo, GrayScott, Oregonator, Schnakenberg  # noqa: E402
+from simdiff.pde.reaction_diffusion import ReactionDiffusion, get_model, models  # noqa: E402
+
+__all__ += ["ReactionDiffusion", "get_model", "models", "GrayScott", "FitzHughNagumo", "Brusselator",
+            "Schnakenberg", "FisherKPP", "Oregonator"]
