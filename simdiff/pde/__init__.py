@@ -19,3 +19,6 @@ from simdiff.pde.reaction_diffusion import ReactionDiffusion, get_model, models 
 
 __all__ += ["ReactionDiffusion", "get_model", "models", "GrayScott", "FitzHughNagumo", "Brusselator",
             "Schnakenberg", "FisherKPP", "Oregonator"]
+from simdiff.pde import turing  # noqa: E402
+
+__all__ += ["turing"]

@@ -23,7 +23,6 @@ from typing import Any, ClassVar
 import numba as nb
 import numpy as np
 
-from simdiff.core.kernels import KERNEL_SIG
 from simdiff.core.linear import FourierDiagonal, SparseOperator
 from simdiff.core.problem import ODE, SDE, Kernel
 from simdiff.errors import InputError
