@@ -97,6 +97,8 @@ def _parse_one(spec, where: str) -> BC:
                          f"{', '.join(KINDS)} (or a BC object: Dirichlet(value), Neumann(value), Robin(a, b, value)).")
     if isinstance(spec, (int, float)) and not isinstance(spec, bool):
         return Dirichlet(float(spec))
+    if isinstance(spec, np.ndarray) and spec.dtype.kind in "fiu":
+        return Dirichlet(spec)
     if isinstance(spec, (tuple, list)) and spec and isinstance(spec[0], str):
         k = spec[0].lower()
         if k == "robin":

@@ -154,13 +154,6 @@ class Diffusion:
             raise InputError("source has non-finite values; pass finite values.")
         return v
 
-    @property
-    def source_time_dependent(self) -> bool:
-        from simdiff.pde.boundaries import _n_args
-
-        return callable(self.source) and _n_args(self.source) is not None and _n_args(self.source) > 0 and \
-            getattr(self, "_ndim_hint", None) is not None and _n_args(self.source) == self._ndim_hint + 1
-
     def stable_dt(self, grid: Grid, method: str = "euler") -> float:
         """Largest stable step of an explicit method: ``reach / (4 D_max sum(1/dx^2) + decay)``."""
         if method not in STABILITY_REACH:
@@ -306,11 +299,27 @@ class Diffusion:
             return v
 
         return {"model": "diffusion", "D": enc(self.D), "source": enc(self.source), "decay": self.decay,
-                "order": self.order, "mask_bc": self.mask_bc,
-                "bc": self.bc if isinstance(self.bc, str) else repr(self.bc)}
+                "order": self.order, "mask_bc": self.mask_bc, "bc": encode_bc(self.bc)}
 
     def __repr__(self) -> str:
         return f"Diffusion(D={self.D if np.ndim(self.D) == 0 else '<field>'}, bc={self.bc!r}, decay={self.decay})"
+
+
+def encode_bc(bc) -> Any:
+    """A boundary-condition spec as plain JSON data (functions by name), the same in every process."""
+    from simdiff.pde.boundaries import BC
+
+    if isinstance(bc, BC):
+        return bc.to_dict()
+    if isinstance(bc, dict):
+        return {str(k): encode_bc(v) for k, v in bc.items()}
+    if isinstance(bc, (list, tuple)):
+        return [encode_bc(v) for v in bc]
+    if callable(bc):
+        return f"<function {getattr(bc, '__name__', 'f')}>"
+    if isinstance(bc, np.ndarray):
+        return bc.tolist() if bc.size <= 16 else "<array>"
+    return bc
 
 
 # ---- Fick's first law ------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from simdiff.core.linear import FourierDiagonal, SparseOperator
 from simdiff.core.problem import ODE, SDE, Kernel
 from simdiff.errors import InputError
 from simdiff.pde.boundaries import Boundaries
+from simdiff.pde.diffusion import encode_bc
 from simdiff.pde.grid import Grid, as_mask
 from simdiff.pde.operators import stencils
 from simdiff.pde.operators.packing import HDR_I, Packed
@@ -278,7 +279,7 @@ class ReactionDiffusion:
     # -- configuration ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
         return {"model": self.name, **self.params, **{f"D_{s}": d for s, d in self.D.items()},
-                "bc": self.bc if isinstance(self.bc, str) else repr(self.bc)}
+                "bc": encode_bc(self.bc)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ReactionDiffusion":
@@ -302,6 +303,6 @@ def get_model(name: str) -> type:
 
 def models() -> dict[str, type]:
     """Every registered model by name."""
-    import simdiff.pde.models  # noqa: F401  (registers the built-in models)
+    import simdiff.pde.models  # noqa: F401,F811  (registers the built-in models)
 
     return dict(_REGISTRY)

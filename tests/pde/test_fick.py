@@ -34,8 +34,7 @@ def test_linear_profile_3d_field_D(rng):
         assert np.allclose(J[a][inner], -D[inner] * g[a], rtol=1e-12, atol=0)
 
 
-@pytest.mark.parametrize("cross", [0.4, pytest.param(-0.4, marks=pytest.mark.xfail(
-    strict=True, reason="bug: a positive-definite tensor with a negative cross term is refused as 'D < 0'"))])
+@pytest.mark.parametrize("cross", [0.4, -0.4])
 def test_tensor_D_gives_minus_D_grad_c(cross):
     grid = Grid((10, 12), extent=((0.0, 2.0), (-1.0, 1.0)))
     x, y = grid.mesh()

@@ -61,21 +61,18 @@ def _manufactured(n, variable_D, walls):
         bc = {"x-": Dirichlet(u_ex), "x+": Neumann(lambda x, y: 0.5 * u_ex(x, y)),
               "y-": Robin(1.0, 0.5, lambda x, y: u_ex(x, y) - 0.5 * u_y(x, y)),
               "y+": Robin(2.0, 1.0, lambda x, y: 2 * u_ex(x, y) + u_y(x, y))}
-    model = Diffusion(D=D if variable_D else 1.0, bc=bc, source=source)
+    model = Diffusion(D={False: 1.0, "function": D, "field": D(*grid.mesh())}[variable_D], bc=bc, source=source)
     prob = model.problem(grid, method="backward_euler")
     forcing = prob.rhs(0.0, np.zeros(grid.shape)).ravel()
     u = spsolve(prob.linear.A.tocsc(), -forcing).reshape(grid.shape)
     return grid.dx[0], float(np.max(np.abs(u - u_ex(*grid.mesh()))))
 
 
-@pytest.mark.parametrize("variable_D,walls", [
-    (False, "dirichlet"), (False, "mixed"), (True, "dirichlet"),
-    pytest.param(True, "mixed", marks=pytest.mark.xfail(
-        strict=True, reason="bug: on Neumann/Robin walls the wall-face diffusivity is the edge cell's "
-                            "D (half a cell off), so variable D drops to first order")),
-])
+@pytest.mark.parametrize("variable_D,walls", [(False, "dirichlet"), (False, "mixed"), ("function", "dirichlet"),
+                                              ("function", "mixed"), ("field", "mixed")])
 def test_spatial_order_walls_manufactured(variable_D, walls):
-    """Every boundary rule and the harmonic-mean faces are second order (manufactured steady state)."""
+    """Every boundary rule and the harmonic-mean faces are second order (manufactured steady state); with
+    variable D on Neumann/Robin walls this needs D at the wall face, not the edge cell's (first order)."""
     hs, errs = zip(*[_manufactured(n, variable_D, walls) for n in (16, 32, 64, 128)])
     assert_order(hs, errs, 2)
 
@@ -262,14 +259,10 @@ def _nine_point_matrix(rhs, grid):
     return A, f0
 
 
-ANISO_CORNERS = pytest.mark.xfail(strict=True, reason=(
-    "bug: ghost layers replicate the wall values of the edge face into the ghost rows/columns of earlier "
-    "axes (np.pad mode='edge' / clamped face index), so the cross-derivative term is first order next to "
-    "Dirichlet walls (and O(dx) wrong across a periodic seam)"))
-
-
-@pytest.mark.parametrize("walls", ["none", pytest.param("y", marks=ANISO_CORNERS),
-                                   pytest.param("all", marks=ANISO_CORNERS)])
+@pytest.mark.parametrize("walls", ["none", "y", "all"])
 def test_anisotropic_spatial_order(walls):
+    """Second order with a full tensor next to Dirichlet walls and across a periodic seam: the ghost
+    layers must continue the wall values along earlier axes (wrap on periodic axes, linear extrapolation
+    on walls), not replicate the edge face's value (which was first order)."""
     hs, errs = zip(*[_anisotropic_steady_error(n, walls) for n in (24, 48, 96)])
     assert_order(hs, errs, 2)

@@ -35,16 +35,22 @@ def shift(u, axis, step, periodic, fill=np.nan):
 
 def wall_diffusivity(D, axis: int, side: int, wall_D=None):
     """D on the wall faces of one side: ``wall_D[(axis, side)]`` when given (a function of position
-    evaluated on the wall), else linear extrapolation ``1.5 D_edge - 0.5 D_next`` (clipped at 0),
-    which keeps variable-D walls second-order; the edge value itself for a constant D."""
+    evaluated on the wall), else the edge value extrapolated half a cell with a minmod-limited slope
+    (second order for smooth D, exact for layers); the edge value itself for a constant D."""
     if wall_D is not None and (axis, side) in wall_D:
         return np.asarray(wall_D[(axis, side)], dtype=float)
     D = np.asarray(D, dtype=float)
     if D.ndim == 0:
         return D
+    n = D.shape[axis]
     e = np.take(D, 0 if side == 0 else -1, axis=axis)
-    nxt = np.take(D, 1 if side == 0 else -2, axis=axis) if D.shape[axis] > 1 else e
-    return np.maximum(1.5 * e - 0.5 * nxt, 0.0)
+    nxt = np.take(D, 1 if side == 0 else -2, axis=axis) if n > 1 else e
+    nn = np.take(D, 2 if side == 0 else -3, axis=axis) if n > 2 else nxt
+    # half a cell out with a minmod-limited slope: second order where D is smooth, and no
+    # overshoot at a jump next to the wall (a layered medium keeps its edge layer's D)
+    a, b = e - nxt, nxt - nn
+    slope = np.where(a * b > 0, np.sign(a) * np.minimum(np.abs(a), np.abs(b)), 0.0)
+    return np.maximum(e + 0.5 * slope, 0.0)
 
 
 def _edge(axis, side, n):
