@@ -188,9 +188,13 @@ class ReactionDiffusion:
         ss = self.steady_state()
         u = ss.reshape((-1,) + (1,) * grid.ndim) * np.ones((len(self.species), *grid.shape))
         if kind == "steady":
-            return u + amplitude * rng.standard_normal(u.shape)
-        if kind == "seeded":
-            return self.seed(grid, u, rng, amplitude)
+            out = u + amplitude * rng.standard_normal(u.shape)
+        elif kind == "seeded":
+            out = self.seed(grid, u, rng, amplitude)
+        else:
+            out = None
+        if out is not None:
+            return np.maximum(out, 0.0) if self.nonnegative else out
         raise InputError(f"initial kind {kind!r}: use 'seeded' or 'steady'.")
 
     def seed(self, grid: Grid, u: np.ndarray, rng, amplitude: float) -> np.ndarray:
@@ -214,6 +218,22 @@ class ReactionDiffusion:
     def _p(self) -> np.ndarray:
         return np.array([self.params[k] for k in self.parameters])
 
+    methods = METHODS
+
+    def default_method(self, grid: Grid, mask=None) -> str:
+        """ETDRK4 on periodic grids without a mask (stiff-accurate, large steps), else RK4."""
+        return "etdrk4" if all(grid.periodic) and mask is None else "rk4"
+
+    def default_dt(self, grid: Grid, method: str) -> float:
+        """For exponential and IMEX methods: a step the reaction resolves, 1/(10 max|J|) at the
+        steady state, and no more than 50 explicit limits."""
+        J = self.jacobian()
+        rate = max(float(np.abs(np.linalg.eigvals(J)).max()), 1e-12)
+        return min(0.1 / rate, 50 * self.stable_dt(grid, "euler"))
+
+    def d_max(self, grid: Grid) -> float:
+        return float(max(self.D.values()))
+
     def stable_dt(self, grid: Grid, method: str = "euler") -> float:
         """Largest stable explicit step for the diffusion part (the reaction adds its own limit)."""
         from simdiff.pde.diffusion import STABILITY_REACH
@@ -221,16 +241,12 @@ class ReactionDiffusion:
         lam = 4.0 * max(self._D()) * sum(1.0 / h ** 2 for h in grid.dx)
         return math.inf if lam == 0 else STABILITY_REACH.get(method, 2.0) / lam
 
-    def problem(self, grid: Grid, *, method: str = "euler", mask: Any = None, noise: float = 0.0):
+    def problem(self, grid: Grid, *, method: str = "euler", mask: Any = None, noise: float = 0.0, t0: float = 0.0):
         """The semi-discrete system as a core ODE (an SDE with additive noise when ``noise > 0``)."""
         if method not in METHODS:
             raise InputError(f"unknown method {method!r} for {self.name}; use one of {', '.join(METHODS)}.")
         mk = as_mask(grid, mask)
         bounds = Boundaries(grid, self.bc)
-        for a in range(grid.ndim):
-            for side in (0, 1):
-                if bounds.sides[a][side].kind not in ("periodic", "neumann"):
-                    pass   # Dirichlet/Robin walls hold the same value for every species
         inside = None if mk is None else mk.inside
         reaction_only = method in EXPONENTIAL or method in IMEX
         p, ip = rd_layout(grid, bounds, self._D(), self._p(), mask=inside, reaction_only=reaction_only)

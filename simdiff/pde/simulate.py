@@ -45,7 +45,8 @@ class Run:
         m0, m1 = (float(np.sum(self.mass[0])), float(np.sum(self.mass[-1]))) if self.mass is not None else (0, 0)
         scale = float(np.sum(np.abs(self.y[0]))) * self.grid.cell_volume
         rel = (m1 - m0) / abs(m0) if abs(m0) > 1e-12 * max(scale, 1e-300) else float("nan")
-        parts = [f"{self.model.name} on a {'x'.join(map(str, self.grid.shape))} grid from t={self.t[0]:g} to "
+        cells = f"{self.grid.shape[0]}-cell" if self.grid.ndim == 1 else "x".join(map(str, self.grid.shape))
+        parts = [f"{self.model.name} on a {cells} grid from t={self.t[0]:g} to "
                  f"t={self.t[-1]:g} with method {self.method!r}, dt={self.dt:.3g}: {s.steps} steps in "
                  f"{s.wall_time:.2f} s ({s.path} path), {len(self.t)} frames.",
                  f"Mass {m0:.6g} -> {m1:.6g} " + (f"(relative change {rel:+.2e})." if rel == rel
@@ -55,7 +56,9 @@ class Run:
         return " ".join(parts)
 
 
-def default_method(model: Diffusion, grid: Grid, mask) -> str:
+def default_method(model, grid: Grid, mask) -> str:
+    if hasattr(model, "default_method"):
+        return model.default_method(grid, mask)
     D = model.diffusivity(grid)
     tensor = np.ndim(D) == 2 and np.shape(D) == (grid.ndim, grid.ndim) and grid.ndim >= 2
     if all(grid.periodic) and mask is None and (np.ndim(D) == 0 or tensor):
@@ -68,7 +71,8 @@ def default_method(model: Diffusion, grid: Grid, mask) -> str:
 def simulate(model: Diffusion, grid: Grid, u0, t_end: float, *, dt: float | None = None, method: str = "auto",
              save_every: float | None = None, n_frames: int | None = None, out: str | os.PathLike | None = None,
              resume: bool = False, progress: bool = False, mask: Any = None, t0: float = 0.0,
-             callbacks: Sequence = (), seed: int | None = None, attrs: dict | None = None) -> Run:
+             callbacks: Sequence = (), seed: int | None = None, attrs: dict | None = None,
+             noise: float = 0.0) -> Run:
     """Integrate ``model`` on ``grid`` from ``u0`` at ``t0`` to ``t_end``.
 
     Parameters
@@ -91,17 +95,30 @@ def simulate(model: Diffusion, grid: Grid, u0, t_end: float, *, dt: float | None
         Boolean array, function of coordinates, image path, or :class:`~simdiff.pde.Mask`.
     attrs
         Extra attributes for the run file (the CLI stores its resolved configuration here).
+    noise
+        Amplitude of additive space-time white noise (stochastic reaction–diffusion, with
+        ``method="euler_maruyama"`` and ``seed``).
     """
     if method == "auto":
         method = default_method(model, grid, as_mask(grid, mask))
     method = method.replace("-", "_")
-    if method not in METHODS:
-        raise InputError(f"unknown method {method!r}; use one of {', '.join(METHODS)} or 'auto'.")
+    methods = getattr(model, "methods", METHODS)
+    if method not in methods:
+        raise InputError(f"unknown method {method!r} for {model.name}; use one of {', '.join(methods)} or 'auto'.")
     t_end, t0 = float(t_end), float(t0)
     if not (math.isfinite(t_end) and t_end > t0):
         raise InputError(f"t_end={t_end:g} must be finite and after t0={t0:g}.")
     u0 = np.array(u0, dtype=float)
-    grid.check_field(u0, "u0")
+    species = getattr(model, "species", None)
+    if species is not None:
+        want = (len(species), *grid.shape)
+        if u0.shape == grid.shape and len(species) == 1:
+            u0 = u0[None]
+        if u0.shape != want:
+            raise InputError(f"u0 has shape {u0.shape}; {model.name} on this grid needs {want} "
+                             f"(species {', '.join(species)} first, then the grid's shape).")
+    else:
+        grid.check_field(u0, "u0")
     if not np.all(np.isfinite(u0)):
         raise InputError("u0 has non-finite values; pass a finite initial field.")
     mk = as_mask(grid, mask)
@@ -132,10 +149,12 @@ def simulate(model: Diffusion, grid: Grid, u0, t_end: float, *, dt: float | None
         dt = float(stored["dt"])         # continue with the file's step
     limit = model.stable_dt(grid, method) if method in EXPLICIT else model.stable_dt(grid, "euler")
     if dt is None:
-        if method in EXPLICIT:
+        if method in EXPLICIT or method == "euler_maruyama":
             dt = 0.9 * limit
         elif method == "spectral":
             dt = interval
+        elif hasattr(model, "default_dt"):
+            dt = model.default_dt(grid, method)
         else:
             dt = min(interval, 50 * limit, (t_end - t0) / 50)
         dt = min(dt, interval)
@@ -143,14 +162,21 @@ def simulate(model: Diffusion, grid: Grid, u0, t_end: float, *, dt: float | None
     if not (math.isfinite(dt) and dt > 0):
         raise InputError(f"dt={dt!r} must be a positive number.")
     if method in EXPLICIT and dt > limit * (1 + 1e-12):
-        dmax = model.d_max(grid)
+        dmax = model.d_max(grid) if hasattr(model, "d_max") else max(model.D.values())
         raise InputError(
             f"explicit method {method!r} is unstable for dt={dt:.3g} on this grid; the limit is "
             f"{limit:.3g} (= reach / (4 D sum 1/dx^2) with D_max={dmax:g}, dx={', '.join(f'{h:g}' for h in grid.dx)}). "
             f"Use dt <= {limit:.3g}, dt=None to choose one, or method='crank_nicolson' (or 'adi').")
 
     fields = list(getattr(model, "species", ("c",)))
-    problem = model.problem(grid, method=method, mask=mk, t0=t0)
+    if noise:
+        if not hasattr(model, "species"):
+            raise InputError("noise= (stochastic reaction–diffusion) needs a reaction–diffusion model.")
+        if method != "euler_maruyama":
+            raise InputError(f"noise={noise:g} makes the model an SDE: use method='euler_maruyama', not {method!r}.")
+        problem = model.problem(grid, method=method, mask=mk, noise=float(noise))
+    else:
+        problem = model.problem(grid, method=method, mask=mk, t0=t0)
     writer = None
     start_t, start_u = t0, u0
     core_method = _CORE.get(method, method)
@@ -204,10 +230,12 @@ def simulate(model: Diffusion, grid: Grid, u0, t_end: float, *, dt: float | None
         writer.append(t, np.asarray(y).reshape((len(fields), *grid.shape)))
 
     cbs = ([write] if writer is not None else []) + list(callbacks)   # the file first: a callback may stop the run
+    if getattr(model, "nonnegative", False) and not noise:
+        cbs.append(_positivity_check(model, method, dt))
     wall = time.perf_counter()
     try:
         sol = solve(problem, start_u, None, grid=steps, method=core_method, save_at=times,
-                    callbacks=cbs, progress=progress)
+                    callbacks=cbs, progress=progress, seed=seed)
     finally:
         if writer is not None:
             writer.close()
@@ -261,3 +289,23 @@ def _stored_run(path) -> dict:
         if key not in out:
             raise CheckpointError(f"{os.fspath(path)!r} has no {key!r} attribute: it is not a simdiff run file.")
     return out
+
+
+def _positivity_check(model, method: str, dt: float):
+    """A frame callback: concentrations of a model that keeps them >= 0 must stay (nearly) so."""
+
+    def check(t, y):
+        y = np.asarray(y)
+        lo = float(y.min())
+        scale = max(float(np.abs(y).max()), 1e-300)
+        if lo < -1e-3 * scale:
+            s = int(np.unravel_index(np.argmin(y), y.shape)[0]) if y.ndim > 1 else 0
+            name = model.species[s] if hasattr(model, "species") else "c"
+            from simdiff.errors import StabilityError
+
+            raise StabilityError(
+                f"{model.name}: concentration {name!r} went negative ({lo:.3g}) by t={t:g} with method "
+                f"{method!r}, dt={dt:.3g}: the step is too large for the reaction. Use a smaller dt, or "
+                f"method='etdrk4' (periodic grids) / 'crank_nicolson'.", t=float(t), step=-1)
+
+    return check
