@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from simdiff.errors import InputError
+from simdiff.io.atomic import atomic_path  # noqa: F401  (used by the plotting modules)
 
 AXES = "xyz"
 
@@ -87,31 +86,6 @@ def pick(n_total: int, n: int) -> np.ndarray:
 
 def time_label(t: float) -> str:
     return f"t = {t:.4g}"
-
-
-@contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[str]:
-    """A temporary file name beside ``path`` with the same suffix (writers pick the format from it);
-    renamed onto ``path`` when the block succeeds, removed when it fails."""
-    path = os.fspath(path)
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    base = os.path.basename(path)
-    stem, suffix = os.path.splitext(base)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{stem}.", suffix=f".tmp{suffix}")
-    os.close(fd)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)        # mkstemp makes 0600; give the file normal permissions
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def savefig(fig: Any, path: str | os.PathLike, dpi: int) -> str:
