@@ -112,12 +112,16 @@ def _trial(name, fn, t0, y0):
 
 
 def _check_problem(problem, y0, t0):
+    # compiled kernels work on flat arrays of the size their parameters describe: a trial call
+    # proves nothing more and costs a full evaluation, so only Python functions get one
     if problem.kind == "ode":
-        v = _trial("rhs", problem.rhs, t0, y0)
-        _check_output("rhs", problem.rhs, v, y0, y0.shape, "dy/dt")
+        if not isinstance(problem.rhs, Kernel):
+            v = _trial("rhs", problem.rhs, t0, y0)
+            _check_output("rhs", problem.rhs, v, y0, y0.shape, "dy/dt")
     else:
-        v = _trial("drift", problem.drift, t0, y0)
-        _check_output("drift", problem.drift, v, y0, y0.shape, "the drift")
+        if not isinstance(problem.drift, Kernel):
+            v = _trial("drift", problem.drift, t0, y0)
+            _check_output("drift", problem.drift, v, y0, y0.shape, "the drift")
         if problem.constant_diffusion:
             d = problem.diffusion
             try:
@@ -520,7 +524,10 @@ class _Run:
 
     def _solution(self) -> Solution:
         ops = self.ops
-        if self.frames_y and (is_torch(self.frames_y[0])):
+        out = getattr(self, "_out", None)
+        if out is not None:
+            y = out[:len(self.frames_y)]
+        elif self.frames_y and (is_torch(self.frames_y[0])):
             y = ops.stack(self.frames_y)
         else:
             y = np.stack([np.asarray(v) for v in self.frames_y]) if self.frames_y else np.zeros((0,))
@@ -540,7 +547,9 @@ class _Run:
                      self.stats.steps, self.ev.nfe, self.ev.nge,
                      self.stats.rejected, getattr(self, "h", None), getattr(self, "err_prev", None))
         if self.compiled is not None:
-            self.snap = (self.ops.copy(self.y),) + self.snap[1:]
+            # the replay start: the frame just recorded, when it is this state, else a copy
+            last = self.frames_y[-1] if (self.save_fn is None and self.frames_y and self.frames_t[-1] == self.t) else None
+            self.snap = (last if last is not None else self.ops.copy(self.y),) + self.snap[1:]
 
     def _restore_snapshot(self):
         (y, self.t, self.gi, self.state, rs, pos, self.stats.steps, self.ev.nfe, self.ev.nge,
@@ -555,6 +564,16 @@ class _Run:
         t, y = self.t, self.y
         if self.save_fn is not None:
             val = self.save_fn(t, y)
+        elif self.ops.name == "numpy":
+            # frames go straight into the (n_frames, ...) result: no stacking at the end
+            out = getattr(self, "_out", None)
+            if out is None:
+                out = self._out = np.empty((len(self.saves), *np.shape(y)), dtype=np.asarray(y).dtype)
+                for i, v in enumerate(self.frames_y):     # frames restored from a checkpoint
+                    out[i] = v
+                self.frames_y = [out[i] for i in range(len(self.frames_y))]
+            out[self.k] = y
+            val = out[self.k]
         else:
             val = self.ops.copy(y)
         self.frames_t.append(float(t))
@@ -640,8 +659,16 @@ class _Run:
             rhs = p.rhs
             bad = -2
             if meth.b.size == 1 and rhs.fused_slot >= 0:      # explicit Euler, one pass per step
-                bad = loops.fused_euler_loop(rhs.address, ts, flat, np.empty_like(flat), rhs.p.copy(), rhs.ip,
+                buf = getattr(self, "_buf", None)
+                if buf is None or buf.size != flat.size:
+                    buf = self._buf = np.empty_like(flat)
+                    self._pf = rhs.p.copy()
+                res = loops.fused_euler_loop(rhs.address, ts, flat, buf, self._pf, rhs.ip,
                                              rhs.fused_slot, post_fn, pp, pip, use_post)
+                if res == 1:          # the state ended in the work buffer: swap the two
+                    self._buf, flat = flat, buf
+                    y = flat.reshape(y.shape)
+                bad = -2 if res == -2 else -1
                 if bad == -2:         # blew up somewhere in the frame: replay it unfused to name the step
                     flat[:] = self.snap[0].reshape(-1)
             if bad == -2:

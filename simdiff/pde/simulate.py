@@ -108,7 +108,7 @@ def simulate(model: Diffusion, grid: Grid, u0, t_end: float, *, dt: float | None
     t_end, t0 = float(t_end), float(t0)
     if not (math.isfinite(t_end) and t_end > t0):
         raise InputError(f"t_end={t_end:g} must be finite and after t0={t0:g}.")
-    u0 = np.array(u0, dtype=float)
+    u0 = np.asarray(u0, dtype=float)      # solve() takes its own copy
     species = getattr(model, "species", None)
     if species is not None:
         want = (len(species), *grid.shape)

@@ -113,8 +113,8 @@ def em_loop(f, g, ts, y, pf, ipf, pg, ipg, g_const, post, pp, pip, use_post, rng
     return -1
 
 
-# fused_euler_loop(f, ts, y, buf, p, ip, slot, post, pp, pip, use_post) -> -1, or -2 when the final
-# state is non-finite (the caller replays the frame with erk_loop to name the step)
+# fused_euler_loop(f, ts, y, buf, p, ip, slot, post, pp, pip, use_post) -> 0 (the state is in y),
+# 1 (it is in buf), or -2 when it is non-finite (the caller replays the frame with erk_loop)
 FUSED_SIG = types.int64(KernelType, _a8, _a8, _a8, _a8, _i8a, types.int64, KernelType, _a8, _i8a, types.boolean)
 
 
@@ -136,10 +136,7 @@ def fused_euler_loop(f, ts, y, buf, p, ip, slot, post, pp, pip, use_post):
         else:
             a, b = b, a
     p[slot] = 0.0
-    if a is not y:
-        for i in range(n):
-            y[i] = a[i]
     for i in range(n):
-        if not np.isfinite(y[i]):
+        if not np.isfinite(a[i]):
             return -2
-    return -1
+    return 0 if a is y else 1

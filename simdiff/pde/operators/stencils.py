@@ -212,85 +212,117 @@ def div_grad_kernel(t, y, out, p, ip):
 
 
 @nb.njit(cache=True, inline="always")
-def _row_offset(idx, n, stride, kind):
-    """Offset of the neighbour row, or -1 when it is a ghost row (wall)."""
+def _nb_index(idx, n, kind):
+    """The neighbour index along an axis: itself, wrapped (periodic), or -1 (a ghost beyond a wall)."""
     if 0 <= idx < n:
-        return idx * stride
+        return idx
     if kind == 0:
-        return (idx + n if idx < 0 else idx - n) * stride
+        return idx + n if idx < 0 else idx - n
     return -1
+
+
+@nb.njit(cache=True)
+def _laplace_wall_row(u, o, p, ip, i, j, im, iq, jm, jq, c0, a0, a1, a2):
+    """A row next to a wall (some neighbour is a ghost): ghost values built inline."""
+    n0, n1, n2 = u.shape
+    for k in range(n2):
+        uc = u[i, j, k]
+        left = u[i, j, k - 1] if k > 0 else (u[i, j, n2 - 1] if ip[8] == 0 else p[8] * uc + p[ip[14] + i * n1 + j])
+        right = u[i, j, k + 1] if k < n2 - 1 else (u[i, j, 0] if ip[9] == 0 else p[9] * uc + p[ip[15] + i * n1 + j])
+        v0m = u[im, j, k] if im >= 0 else p[4] * uc + p[ip[10] + j * n2 + k]
+        v0p = u[iq, j, k] if iq >= 0 else p[5] * uc + p[ip[11] + j * n2 + k]
+        v1m = u[i, jm, k] if jm >= 0 else p[6] * uc + p[ip[12] + i * n2 + k]
+        v1p = u[i, jq, k] if jq >= 0 else p[7] * uc + p[ip[13] + i * n2 + k]
+        o[i, j, k] = c0 * uc + a2 * (left + right) + a0 * (v0m + v0p) + a1 * (v1m + v1p)
+
+
+# The two drivers below share one loop body (a parallel and a serial twin): numba cannot choose
+# prange or range at run time in a cached function, and the body calls no function that takes
+# arrays (the threads would fight over their reference counts). Rows next to a wall are left to
+# _laplace_walls. Constants are folded: o = c0 u + a2 (left + right) + a0 (axis-0 pair)
+# + a1 (axis-1 pair), with c0 = fa - fs (2 sum w + decay) and a = fs w.
+
+@nb.njit(cache=True, parallel=True)
+def _laplace_rows_parallel(u, o, p, ip, c0, a0, a1, a2):
+    n0, n1, n2 = u.shape
+    for r in nb.prange(n0 * n1):
+        i = r // n1
+        j = r - i * n1
+        im = _nb_index(i - 1, n0, ip[4]) if a0 != 0.0 else i
+        iq = _nb_index(i + 1, n0, ip[5]) if a0 != 0.0 else i
+        jm = _nb_index(j - 1, n1, ip[6]) if a1 != 0.0 else j
+        jq = _nb_index(j + 1, n1, ip[7]) if a1 != 0.0 else j
+        if im < 0 or iq < 0 or jm < 0 or jq < 0:
+            continue                                  # a wall row: done by _laplace_walls
+        for k in range(1, n2 - 1):
+            o[i, j, k] = (c0 * u[i, j, k] + a2 * (u[i, j, k - 1] + u[i, j, k + 1])
+                          + a0 * (u[im, j, k] + u[iq, j, k]) + a1 * (u[i, jm, k] + u[i, jq, k]))
+        for k in (0, n2 - 1):
+            uc = u[i, j, k]
+            left = u[i, j, k - 1] if k > 0 else (u[i, j, n2 - 1] if ip[8] == 0 else p[8] * uc + p[ip[14] + i * n1 + j])
+            right = u[i, j, k + 1] if k < n2 - 1 else (u[i, j, 0] if ip[9] == 0 else p[9] * uc + p[ip[15] + i * n1 + j])
+            o[i, j, k] = (c0 * uc + a2 * (left + right) + a0 * (u[im, j, k] + u[iq, j, k])
+                          + a1 * (u[i, jm, k] + u[i, jq, k]))
+
+
+@nb.njit(cache=True)
+def _laplace_rows(u, o, p, ip, c0, a0, a1, a2):
+    n0, n1, n2 = u.shape
+    for r in range(n0 * n1):
+        i = r // n1
+        j = r - i * n1
+        im = _nb_index(i - 1, n0, ip[4]) if a0 != 0.0 else i
+        iq = _nb_index(i + 1, n0, ip[5]) if a0 != 0.0 else i
+        jm = _nb_index(j - 1, n1, ip[6]) if a1 != 0.0 else j
+        jq = _nb_index(j + 1, n1, ip[7]) if a1 != 0.0 else j
+        if im < 0 or iq < 0 or jm < 0 or jq < 0:
+            continue                                  # a wall row: done by _laplace_walls
+        for k in range(1, n2 - 1):
+            o[i, j, k] = (c0 * u[i, j, k] + a2 * (u[i, j, k - 1] + u[i, j, k + 1])
+                          + a0 * (u[im, j, k] + u[iq, j, k]) + a1 * (u[i, jm, k] + u[i, jq, k]))
+        for k in (0, n2 - 1):
+            uc = u[i, j, k]
+            left = u[i, j, k - 1] if k > 0 else (u[i, j, n2 - 1] if ip[8] == 0 else p[8] * uc + p[ip[14] + i * n1 + j])
+            right = u[i, j, k + 1] if k < n2 - 1 else (u[i, j, 0] if ip[9] == 0 else p[9] * uc + p[ip[15] + i * n1 + j])
+            o[i, j, k] = (c0 * uc + a2 * (left + right) + a0 * (u[im, j, k] + u[iq, j, k])
+                          + a1 * (u[i, jm, k] + u[i, jq, k]))
+
+
+@nb.njit(cache=True)
+def _laplace_walls(u, o, p, ip, c0, a0, a1, a2):
+    """The rows whose axis-0 or axis-1 neighbour lies beyond a wall."""
+    n0, n1, n2 = u.shape
+    for r in range(n0 * n1):
+        i = r // n1
+        j = r - i * n1
+        im = _nb_index(i - 1, n0, ip[4]) if a0 != 0.0 else i
+        iq = _nb_index(i + 1, n0, ip[5]) if a0 != 0.0 else i
+        jm = _nb_index(j - 1, n1, ip[6]) if a1 != 0.0 else j
+        jq = _nb_index(j + 1, n1, ip[7]) if a1 != 0.0 else j
+        if im < 0 or iq < 0 or jm < 0 or jq < 0:
+            _laplace_wall_row(u, o, p, ip, i, j, im, iq, jm, jq, c0, a0, a1, a2)
+
+
+PARALLEL_CELLS = 1 << 17   # below this a step is too short for threads to pay
 
 
 @nb.njit(cache=True)
 def _laplace_block(t, y, out, p, ip, D):
     n0, n1, n2 = ip[1], ip[2], ip[3]
     w0, w1, w2 = D * p[1], D * p[2], D * p[3]
-    decay = p[10]
-    sflag = ip[20] == 1
-    soff = ip[21]
     fa, fs = (1.0, p[12]) if p[12] != 0.0 else (0.0, 1.0)
-    act0 = ip[4] != 2
-    act1 = ip[6] != 2
-    gm0 = np.empty(n2)
-    gp0 = np.empty(n2)
-    gm1 = np.empty(n2)
-    gp1 = np.empty(n2)
-    for i in range(n0):
-        for j in range(n1):
-            base = (i * n1 + j) * n2
-            # neighbour rows along axes 0 and 1: an offset into y, or a ghost row
-            om0 = op0 = om1 = op1 = base
-            if act0:
-                om0 = _row_offset(i - 1, n0, n1 * n2, ip[4])
-                op0 = _row_offset(i + 1, n0, n1 * n2, ip[5])
-                if om0 >= 0:
-                    om0 += j * n2
-                else:
-                    for k in range(n2):
-                        gm0[k] = p[4] * y[base + k] + p[ip[10] + j * n2 + k]
-                if op0 >= 0:
-                    op0 += j * n2
-                else:
-                    for k in range(n2):
-                        gp0[k] = p[5] * y[base + k] + p[ip[11] + j * n2 + k]
-            if act1:
-                om1 = _row_offset(j - 1, n1, n2, ip[6])
-                op1 = _row_offset(j + 1, n1, n2, ip[7])
-                if om1 >= 0:
-                    om1 += i * n1 * n2
-                else:
-                    for k in range(n2):
-                        gm1[k] = p[6] * y[base + k] + p[ip[12] + i * n2 + k]
-                if op1 >= 0:
-                    op1 += i * n1 * n2
-                else:
-                    for k in range(n2):
-                        gp1[k] = p[7] * y[base + k] + p[ip[13] + i * n2 + k]
-            rm0 = y[om0:om0 + n2] if om0 >= 0 else gm0
-            rp0 = y[op0:op0 + n2] if op0 >= 0 else gp0
-            rm1 = y[om1:om1 + n2] if om1 >= 0 else gm1
-            rp1 = y[op1:op1 + n2] if op1 >= 0 else gp1
-            u = y[base:base + n2]
-            o = out[base:base + n2]
-            for k in range(1, n2 - 1):
-                uc = u[k]
-                o[k] = fa * uc + fs * (w2 * (u[k - 1] + u[k + 1] - 2.0 * uc) + w0 * (rm0[k] + rp0[k] - 2.0 * uc)
-                                       + w1 * (rm1[k] + rp1[k] - 2.0 * uc) - decay * uc)
-            # the two ends of the row, along the last axis
-            for k in (0, n2 - 1):
-                uc = u[k]
-                if k == 0:
-                    left = u[n2 - 1] if ip[8] == 0 else p[8] * uc + p[ip[14] + i * n1 + j]
-                    right = u[1]
-                else:
-                    left = u[n2 - 2]
-                    right = u[0] if ip[9] == 0 else p[9] * uc + p[ip[15] + i * n1 + j]
-                o[k] = fa * uc + fs * (w2 * (left + right - 2.0 * uc) + w0 * (rm0[k] + rp0[k] - 2.0 * uc)
-                                       + w1 * (rm1[k] + rp1[k] - 2.0 * uc) - decay * uc)
-            if sflag:
-                for k in range(n2):
-                    o[k] += fs * p[soff + base + k]
-
+    c0 = fa - fs * (2.0 * (w0 + w1 + w2) + p[10])
+    u = y.reshape((n0, n1, n2))
+    o = out.reshape((n0, n1, n2))
+    if y.size >= PARALLEL_CELLS:
+        _laplace_rows_parallel(u, o, p, ip, c0, fs * w0, fs * w1, fs * w2)
+    else:
+        _laplace_rows(u, o, p, ip, c0, fs * w0, fs * w1, fs * w2)
+    _laplace_walls(u, o, p, ip, c0, fs * w0, fs * w1, fs * w2)
+    if ip[20] == 1:
+        soff = ip[21]
+        for c in range(y.size):
+            out[c] += fs * p[soff + c]
 
 
 @nb.njit(KERNEL_SIG, cache=True)
