@@ -311,6 +311,8 @@ class ReactionDiffusion:
 
 def get_model(name: str) -> type:
     """The model class registered under ``name`` (``gray-scott`` or ``gray_scott``)."""
+    import simdiff.pde.rdmodels  # noqa: F401  (registers the built-in models)
+
     key = str(name).replace("_", "-").lower()
     if key not in _REGISTRY:
         raise InputError(f"unknown reaction–diffusion model {name!r}; models: {', '.join(sorted(_REGISTRY))}.")
@@ -319,6 +321,6 @@ def get_model(name: str) -> type:
 
 def models() -> dict[str, type]:
     """Every registered model by name."""
-    import simdiff.pde.models  # noqa: F401,F811  (registers the built-in models)
+    import simdiff.pde.rdmodels  # noqa: F401,F811  (registers the built-in models)
 
     return dict(_REGISTRY)
