@@ -117,6 +117,9 @@ class ODE:
     rhs: Callable | Kernel
     linear: Linear | None = None
     post_step: Callable | None = None
+    forcing: bool = False
+    """True when ``rhs`` depends on ``t`` only (a source term of a linear problem): implicit
+    methods then skip the predictor they would need for a state-dependent ``rhs``."""
     kind = "ode"
 
     def __post_init__(self):

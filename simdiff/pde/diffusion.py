@@ -257,8 +257,8 @@ class Diffusion:
                              else np.full(grid.size, self.decay)) / grid.ndim
             parts = [assemble(grid, bounds, D, mask=inside, mask_value=mask_value, axis=a, wall_D=wall_D)[0] - share
                      for a in range(grid.ndim)]
-            return ODE(forcing, linear=AxisSplit(A, parts))
-        return ODE(forcing, linear=SparseOperator(A))
+            return ODE(forcing, linear=AxisSplit(A, parts), forcing=True)
+        return ODE(forcing, linear=SparseOperator(A), forcing=True)
 
     def _spectral(self, grid, bounds, D, tensor, mask):
         if not all(grid.periodic) or mask is not None or (np.ndim(D) > 0 and not tensor):

@@ -64,7 +64,8 @@ class CrankNicolson(_Implicit):
             y = lin.solve_shifted(tm, 0.5 * h, y0 + (0.5 * h) * ev.N(t0, y0), ops)
             return lin.solve_shifted(t1, 0.5 * h, y + (0.5 * h) * ev.N(tm, y), ops), (done + 1,)
         N0 = ev.N(t0, y0)
-        ytil = lin.solve_shifted(t1, h, y0 + h * N0, ops)
+        # the trapezoid rule in N needs N at t1, at a predicted state unless N depends on t only
+        ytil = y0 if getattr(ev.problem, "forcing", False) else lin.solve_shifted(t1, h, y0 + h * N0, ops)
         rhs = y0 + (0.5 * h) * lin.apply(t0, y0, ops) + (0.5 * h) * (N0 + ev.N(t1, ytil))
         return lin.solve_shifted(t1, 0.5 * h, rhs, ops), (done + 1,)
 
