@@ -14,7 +14,7 @@ a diffusion run loads none of their compiled kernels.
 import importlib
 
 from simdiff.pde.boundaries import BC, Boundaries, Dirichlet, Neumann, Periodic, Robin
-from simdiff.pde.diffusion import Diffusion, boundary_flux, flux
+from simdiff.pde.diffusion import Diffusion, boundary_flux, divergence, flux, gradient
 from simdiff.pde.grid import Grid, Mask
 from simdiff.pde.simulate import Run, simulate
 
@@ -32,7 +32,7 @@ _LAZY = {
 }
 
 __all__ = ["Grid", "Mask", "BC", "Boundaries", "Dirichlet", "Neumann", "Robin", "Periodic",
-           "Diffusion", "flux", "boundary_flux", "simulate", "Run", *_LAZY]
+           "Diffusion", "flux", "boundary_flux", "gradient", "divergence", "simulate", "Run", *_LAZY]
 
 
 def __getattr__(name: str):
@@ -42,3 +42,6 @@ def __getattr__(name: str):
     if module is None:
         return importlib.import_module(f"simdiff.pde.{name}")
     return getattr(importlib.import_module(module), name)
+
+_LAZY.update({"custom_model": "simdiff.pde.custom", "CustomReactionDiffusion": "simdiff.pde.custom"})
+__all__ += ["custom_model", "CustomReactionDiffusion"]

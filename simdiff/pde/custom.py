@@ -19,7 +19,7 @@ r"""User-defined reaction–diffusion models: any species, per-species diffusivi
 
 The result is an instance of a ``ReactionDiffusion`` subclass made for the model, so
 ``problem()``, :func:`~simdiff.pde.simulate`, the Turing analysis (:mod:`simdiff.pde.turing`) and
-``with_params``-style re-instantiation (``type(model)(F=0.05)``) work as for the built-in models.
+new parameter values (``type(model)(F=0.05, D_v=2e-5)``) work as for the built-in models.
 Custom models are not put in the model registry. The steady state is found by Newton from 0.5
 (``ReactionDiffusion.steady_state``); reactions that use ``t`` are evaluated at ``t = 0`` there.
 
@@ -167,8 +167,8 @@ class _Checker:
             if isinstance(v, bool) or v is None or not isinstance(v, (int, float)):
                 kind = "a string" if isinstance(v, (str, bytes)) else f"{v!r}"
                 self.fail(f"{kind} is not a number; {_RULE}.", node)
-            if isinstance(v, float) and not math.isfinite(v):
-                self.fail(f"the number {ast.get_source_segment(self.text, node) or v!r} is not finite.", node)
+            if isinstance(v, int) and abs(v) > 2 ** 1023 or isinstance(v, float) and not math.isfinite(v):
+                self.fail(f"the number {ast.get_source_segment(self.text, node) or v!r} is not a finite float.", node)
         elif isinstance(node, ast.Name):
             if node.id in FUNCTIONS:
                 self.fail(f"{node.id!r} is a function: call it, as in {node.id}(u).", node)
@@ -231,12 +231,17 @@ def parse_reaction(species: str, text: Any, names: Sequence[str], params: Sequen
     checker = _Checker(species, text, names, params)
     try:
         tree = ast.parse(text, mode="eval")
+    except (ValueError, RecursionError, MemoryError) as err:   # null bytes, huge literals, deep nesting
+        raise InputError(f"reaction for {species!r} cannot be read: {err or type(err).__name__}.") from None
     except SyntaxError as err:
         col = (err.offset or 1) - 1
         end = err.end_offset - 1 if (err.end_offset or 0) > (err.offset or 0) and err.end_lineno in (None, err.lineno) \
             else col + 1
         checker.fail(f"{err.msg}", span=(err.lineno or 1, col, end))
-    checker.check(tree.body)
+    try:
+        checker.check(tree.body)
+    except RecursionError:
+        raise InputError(f"reaction for {species!r} is nested too deeply to read.") from None
     return Reaction(species, text, tree)
 
 
@@ -283,7 +288,8 @@ def _species(species: Any) -> tuple[str, ...]:
         raise InputError("species: a model needs at least one species.")
     for s in out:
         if not isinstance(s, str) or not s.isidentifier() or keyword.iskeyword(s):
-            raise InputError(f"species name {s!r} is not a valid name (letters, digits and _, not starting with a digit).")
+            raise InputError(f"species name {s!r} is not a valid name (letters, digits and _, not starting "
+                             f"with a digit).")
         if s in RESERVED:
             raise InputError(f"species name {s!r} is reserved ({', '.join(sorted(RESERVED))}); pick another.")
         if out.count(s) > 1:
@@ -299,7 +305,8 @@ def _params(params: Any, species: tuple[str, ...]) -> dict[str, float]:
     out = {}
     for k, v in params.items():
         if not isinstance(k, str) or not k.isidentifier() or keyword.iskeyword(k):
-            raise InputError(f"parameter name {k!r} is not a valid name (letters, digits and _, not starting with a digit).")
+            raise InputError(f"parameter name {k!r} is not a valid name (letters, digits and _, not starting "
+                             f"with a digit).")
         if k in RESERVED or k in _RESERVED_PARAMS:
             raise InputError(f"parameter name {k!r} is reserved ({', '.join(sorted(RESERVED | _RESERVED_PARAMS))}).")
         if k in species:
@@ -589,7 +596,8 @@ def _function_model(fn: Callable, species: tuple[str, ...], params: dict[str, fl
         try:
             jf.compile(sig)
         except Exception as err:  # noqa: BLE001 - numba's typing errors are long: keep the line that says why
-            raise InputError(f"reaction function {name!r} could not be compiled by numba: {_numba_message(err)}") from None
+            raise InputError(f"reaction function {name!r} could not be compiled by numba: "
+                             f"{_numba_message(err)}") from None
         ret = jf.overloads[sig].signature.return_type
         ok = (isinstance(ret, nb.types.Number) if scalar else
               isinstance(ret, nb.types.BaseTuple) and len(ret) == S
@@ -601,7 +609,8 @@ def _function_model(fn: Callable, species: tuple[str, ...], params: dict[str, fl
         try:
             kern = factory.make_kernel(jf)
         except Exception as err:  # noqa: BLE001
-            raise InputError(f"reaction function {name!r} could not be compiled by numba: {_numba_message(err)}") from None
+            raise InputError(f"reaction function {name!r} could not be compiled by numba: "
+                             f"{_numba_message(err)}") from None
         _FN_KERNELS[key] = (kern, jf)
     kern = _FN_KERNELS[key][0]
 
@@ -720,7 +729,7 @@ def custom_model(species: Sequence[str] | str, reactions: Mapping[str, str] | Se
     Example
     -------
     >>> m = custom_model("u v", {"u": "a - u + u**2*v", "v": "b - u**2*v"}, {"a": 0.1, "b": 0.9}, D=[1.0, 40.0])
-    >>> [round(x, 6) for x in m.steady_state()]
+    >>> [round(float(x), 6) for x in m.steady_state()]
     [1.0, 0.9]
     """
     if not isinstance(name, str) or not name.strip():

@@ -324,23 +324,45 @@ def encode_bc(bc) -> Any:
 
 # ---- Fick's first law ------------------------------------------------------------------------
 
-def flux(c, grid: Grid, D: Any = 1.0, bc: Any = "neumann", t: float = 0.0) -> tuple[np.ndarray, ...]:
-    r"""Fick's first law :math:`J = -D\nabla c` at cell centres, one array per axis.
-
-    Centred differences inside, ghost rules (``bc``) at walls. ``D`` a number, field or tensor.
-    """
+def gradient(c, grid: Grid, bc: Any = "neumann", t: float = 0.0) -> tuple[np.ndarray, ...]:
+    r""":math:`\nabla c` at cell centres, one array per axis: centred differences, with the
+    ghost rules of ``bc`` at walls (second order everywhere)."""
     c = np.asarray(c, dtype=float)
     grid.check_field(c, "c")
-    bounds = Boundaries(grid, bc)
     from simdiff.pde.operators.reference import pad_ghosts
 
-    g = pad_ghosts(c, grid, bounds, t)
+    g = pad_ghosts(c, grid, Boundaries(grid, bc), t)
     core = [slice(1, -1)] * grid.ndim
     grads = []
     for a in range(grid.ndim):
         hi, lo = list(core), list(core)
         hi[a], lo[a] = slice(2, None), slice(0, -2)
         grads.append((g[tuple(hi)] - g[tuple(lo)]) / (2 * grid.dx[a]))
+    return tuple(grads)
+
+
+def divergence(J, grid: Grid) -> np.ndarray:
+    r""":math:`\nabla\cdot J` of a vector field given at cell centres (one array per axis):
+    centred differences, periodic wrap on periodic axes, one-sided (second order) at walls."""
+    J = [np.asarray(j, dtype=float) for j in J]
+    if len(J) != grid.ndim:
+        raise InputError(f"J has {len(J)} components; the grid has {grid.ndim} axes.")
+    out = np.zeros(grid.shape)
+    for a, j in enumerate(J):
+        grid.check_field(j, f"J[{a}]")
+        if grid.periodic[a]:
+            out += (np.roll(j, -1, axis=a) - np.roll(j, 1, axis=a)) / (2 * grid.dx[a])
+        else:
+            out += np.gradient(j, grid.dx[a], axis=a, edge_order=2)
+    return out
+
+
+def flux(c, grid: Grid, D: Any = 1.0, bc: Any = "neumann", t: float = 0.0) -> tuple[np.ndarray, ...]:
+    r"""Fick's first law :math:`J = -D\nabla c` at cell centres, one array per axis.
+
+    Centred differences inside, ghost rules (``bc``) at walls. ``D`` a number, field or tensor.
+    """
+    grads = gradient(c, grid, bc, t)
     Dv = Diffusion(D).diffusivity(grid)
     if np.ndim(Dv) == 2 and _is_tensor(Dv, grid):
         return tuple(-sum(Dv[a, b] * grads[b] for b in range(grid.ndim)) for a in range(grid.ndim))
