@@ -109,9 +109,9 @@ class ReactionDiffusion:
     t_end: ClassVar[float] = 100.0         # a run length that shows the model's behaviour
     nonnegative: ClassVar[bool] = False    # concentrations: a negative value means the step is too large
 
-    def __init_subclass__(cls, **kw):
+    def __init_subclass__(cls, register: bool = True, **kw):
         super().__init_subclass__(**kw)
-        if cls.name:
+        if cls.name and register:
             _REGISTRY[cls.name] = cls
 
     def __init__(self, bc: Any = "neumann", **values):
@@ -300,6 +300,10 @@ class ReactionDiffusion:
     @classmethod
     def from_dict(cls, d: dict) -> "ReactionDiffusion":
         d = dict(d)
+        if "custom" in d:            # a user-defined model: rebuilt from its expressions
+            from simdiff.pde.custom import CustomReactionDiffusion
+
+            return CustomReactionDiffusion.from_dict(d)
         model = get_model(d.pop("model"))
         return model(**d)
 
