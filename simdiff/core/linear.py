@@ -22,6 +22,12 @@ from simdiff.core.phi import phi as _phi
 from simdiff.errors import InputError
 
 
+def _key(x: float) -> float:
+    """A cache key for a step size: steps that differ in the last bits (t1 - t0 on a uniform grid
+    differs from dt by round-off) share their factorisation or phi values."""
+    return float(f"{float(x):.11g}")
+
+
 class Linear:
     """Base class: the interface exponential integrators use."""
 
@@ -50,7 +56,7 @@ class Linear:
 
     def phis(self, t0: float, t1: float, kmax: int, ops, like):
         """``[phi_0(Z), ..., phi_kmax(Z)]`` converted for arithmetic with ``like``; cached."""
-        key = (round(t0, 15), round(t1, 15), kmax) if self.time_dependent else (round(t1 - t0, 15), kmax)
+        key = (_key(t0), _key(t1), kmax) if self.time_dependent else (_key(t1 - t0), kmax)
         cache = self.__dict__.setdefault("_phi_cache", OrderedDict())
         backend = (ops.name, str(getattr(like, "device", "")), str(getattr(like, "dtype", "")))
         full = key + backend
@@ -203,7 +209,7 @@ class SparseOperator(Linear):
         import scipy.sparse as sp
         from scipy.sparse.linalg import splu
 
-        key = round(float(a), 15)
+        key = _key(a)
         lu = self._lu.get(key)
         if lu is None:
             # diffusion matrices are structurally symmetric: minimum degree on A^T + A keeps the
@@ -216,16 +222,50 @@ class SparseOperator(Linear):
 
 
 class AxisSplit(Linear):
-    """A linear operator ``A = sum_a A_a`` known axis by axis (numpy states)."""
+    """A linear operator ``A = sum_a A_a`` known axis by axis (numpy states).
+
+    With ``shape`` (the state's C-ordered shape) each part must couple cells along its own axis
+    only; its axis solves are then batched (cyclic) tridiagonal solves, O(N) per step, with no
+    factorisation. Without it, parts are factorised by sparse LU.
+    """
 
     diagonalisable = False
 
-    def __init__(self, A, parts):
+    def __init__(self, A, parts, shape: tuple | None = None):
         import scipy.sparse as sp
 
         self.A = sp.csr_matrix(A)
         self.parts = [sp.csc_matrix(P) for P in parts]
+        self.shape = None if shape is None else tuple(int(n) for n in shape)
         self._lu: OrderedDict = OrderedDict()
+        self._tri = [self._bands(a) for a in range(len(self.parts))] if self.shape is not None else None
+
+    def _bands(self, a: int):
+        """(lower, diag, upper) of part ``a`` along its axis, the corner entries of periodic lines,
+        the line starts and the stride."""
+        shape = self.shape
+        n = shape[a]
+        s = int(np.prod(shape[a + 1:], dtype=np.int64))
+        idx = np.arange(int(np.prod(shape))).reshape(shape)
+        pos = np.moveaxis(idx, a, -1).reshape(-1, n)          # lines along axis a
+        P = self.parts[a].tocsr()
+
+        def entries(rows, cols):
+            return np.asarray(P[rows.reshape(-1), cols.reshape(-1)]).reshape(rows.shape)
+
+        diag = P.diagonal()
+        lower = np.zeros(idx.size)
+        upper = np.zeros(idx.size)
+        lower[pos[:, 1:]] = entries(pos[:, 1:], pos[:, :-1])
+        upper[pos[:, :-1]] = entries(pos[:, :-1], pos[:, 1:])
+        alpha = entries(pos[:, 0], pos[:, -1])                 # top-right corner (periodic wrap)
+        beta = entries(pos[:, -1], pos[:, 0])
+        # the part must be tridiagonal along its axis: its non-zeros are accounted for
+        nnz = np.count_nonzero(diag) + np.count_nonzero(lower) + np.count_nonzero(upper)
+        nnz += np.count_nonzero(alpha) + np.count_nonzero(beta)
+        if nnz != P.count_nonzero():
+            raise InputError(f"AxisSplit part {a} couples cells off its own axis; it cannot be split by axis.")
+        return lower, diag, upper, alpha, beta, np.ascontiguousarray(pos[:, 0]), n, s
 
     def apply(self, t, y, ops):
         return (self.A @ y.reshape(-1)).reshape(y.shape)
@@ -234,11 +274,24 @@ class AxisSplit(Linear):
         raise NotImplementedError("AxisSplit has no exponential")
 
     def solve_axis(self, a: int, coef: float, rhs):
-        """``(I - coef A_a)^{-1} rhs``, factorised once per (axis, coef)."""
+        """``(I - coef A_a)^{-1} rhs``: batched tridiagonal solves, or a sparse LU per (axis, coef)."""
+        if self._tri is not None:
+            from simdiff.core._numba.tridiag import solve_lines
+
+            lo, di, up, al, be, bases, n, s = self._tri[a]
+            key = (a, _key(coef))
+            bands = self._lu.get(key)
+            if bands is None:
+                bands = (-coef * lo, 1.0 - coef * di, -coef * up, -coef * al, -coef * be)
+                self._lu[key] = bands
+                if len(self._lu) > 12:
+                    self._lu.popitem(last=False)
+            x = solve_lines(*bands, np.ascontiguousarray(rhs.reshape(-1), dtype=float), bases, n, s)
+            return x.reshape(rhs.shape)
         import scipy.sparse as sp
         from scipy.sparse.linalg import splu
 
-        key = (a, round(float(coef), 15))
+        key = (a, _key(coef))
         lu = self._lu.get(key)
         if lu is None:
             n = self.parts[a].shape[0]

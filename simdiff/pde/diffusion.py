@@ -257,7 +257,7 @@ class Diffusion:
                              else np.full(grid.size, self.decay)) / grid.ndim
             parts = [assemble(grid, bounds, D, mask=inside, mask_value=mask_value, axis=a, wall_D=wall_D)[0] - share
                      for a in range(grid.ndim)]
-            return ODE(forcing, linear=AxisSplit(A, parts), forcing=True)
+            return ODE(forcing, linear=AxisSplit(A, parts, shape=grid.shape), forcing=True)
         return ODE(forcing, linear=SparseOperator(A), forcing=True)
 
     def _spectral(self, grid, bounds, D, tensor, mask):

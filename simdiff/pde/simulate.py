@@ -157,7 +157,9 @@ def simulate(model: Diffusion, grid: Grid, u0, t_end: float, *, dt: float | None
             dt = model.default_dt(grid, method)
         else:
             dt = min(interval, 50 * limit, (t_end - t0) / 50)
-        dt = min(dt, interval)
+        # a whole number of steps per frame: frames then fall on steps, and implicit methods
+        # see one step size (one factorisation) instead of a new one at every frame
+        dt = interval / math.ceil(interval / min(dt, interval) - 1e-9)
     dt = float(dt)
     if not (math.isfinite(dt) and dt > 0):
         raise InputError(f"dt={dt!r} must be a positive number.")

@@ -29,16 +29,20 @@ def test_frames_save_every_and_t0():
     assert run.y.shape == (5, 20)
     run = simulate(Diffusion(D=0.1), grid, np.ones(20), 1.0, n_frames=11, method="euler")
     assert np.allclose(run.t, np.linspace(0, 1, 11), atol=1e-12)
-    assert run.dt == pytest.approx(0.9 * Diffusion(D=0.1).stable_dt(grid, "euler"))
+    # the largest step <= 0.9 x the stability limit that divides the frame interval
+    cap = 0.9 * Diffusion(D=0.1).stable_dt(grid, "euler")
+    assert run.dt == pytest.approx(0.1 / np.ceil(0.1 / cap))
 
 
 def test_implicit_default_dt_rule():
-    """Frame interval, capped at 50 explicit limits and 1/50 of the run."""
+    """Frame interval, capped at 50 explicit limits and 1/50 of the run, then shortened to divide
+    the frame interval (one step size: one factorisation)."""
     grid = Grid((200,), extent=1.0)
     model = Diffusion(D=1.0)
     limit = model.stable_dt(grid, "euler")
     run = simulate(model, grid, np.ones(200), 1.0, n_frames=3, method="backward_euler")
-    assert run.dt == pytest.approx(min(0.5, 50 * limit, 1.0 / 50))
+    cap = min(0.5, 50 * limit, 1.0 / 50)
+    assert run.dt == pytest.approx(0.5 / np.ceil(0.5 / cap))
 
 
 def test_summary_mentions_mass_and_file(tmp_path):
