@@ -235,10 +235,16 @@ class ReactionDiffusion:
         return float(max(self.D.values()))
 
     def stable_dt(self, grid: Grid, method: str = "euler") -> float:
-        """Largest stable explicit step for the diffusion part (the reaction adds its own limit)."""
+        """Largest stable explicit step, estimated as ``reach / (4 D_max sum 1/dx^2 + rho(J))`` with
+        ``rho(J)`` the spectral radius of the reaction Jacobian at the steady state (the linearised
+        reaction's own stiffness; far from the steady state a run may still need less)."""
         from simdiff.pde.diffusion import STABILITY_REACH
 
         lam = 4.0 * max(self._D()) * sum(1.0 / h ** 2 for h in grid.dx)
+        try:
+            lam += float(np.abs(np.linalg.eigvals(self.jacobian())).max())
+        except (InputError, np.linalg.LinAlgError):
+            pass
         return math.inf if lam == 0 else STABILITY_REACH.get(method, 2.0) / lam
 
     def problem(self, grid: Grid, *, method: str = "euler", mask: Any = None, noise: float = 0.0, t0: float = 0.0):
