@@ -57,7 +57,8 @@ class Kernel:
     (memory-bound stencils run at the copy bandwidth). -1: the kernel has no such mode."""
 
     def __post_init__(self):
-        object.__setattr__(self, "p", np.ascontiguousarray(np.atleast_1d(np.asarray(self.p, dtype=np.float64))))
+        p = np.ascontiguousarray(np.atleast_1d(np.asarray(self.p, dtype=np.float64)))
+        object.__setattr__(self, "p", p if p.flags.writeable else p.copy())   # numba types read-only apart
         object.__setattr__(self, "ip", np.ascontiguousarray(np.atleast_1d(np.asarray(self.ip, dtype=np.int64))))
         from simdiff.core.kernels import check_kernel
 

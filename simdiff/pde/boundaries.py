@@ -99,6 +99,14 @@ def _parse_one(spec, where: str) -> BC:
         return Dirichlet(float(spec))
     if isinstance(spec, np.ndarray) and spec.dtype.kind in "fiu":
         return Dirichlet(spec)
+    if isinstance(spec, dict) and "kind" in spec:        # BC.to_dict() read back from a run file
+        value = spec.get("value", 0.0)
+        if isinstance(value, str):
+            raise InputError(f"the boundary condition at {where} was a {value}; it cannot be rebuilt from "
+                             f"its description. Pass the function or array again.")
+        if spec["kind"] == "robin":
+            return Robin(spec.get("alpha", 1.0), spec.get("beta", 0.0), value)
+        return _parse_one((spec["kind"], value) if spec["kind"] != "periodic" else "periodic", where)
     if isinstance(spec, (tuple, list)) and spec and isinstance(spec[0], str):
         k = spec[0].lower()
         if k == "robin":
@@ -125,6 +133,8 @@ class Boundaries:
         if isinstance(bc, Boundaries):
             bc = bc.spec
         self.spec = bc
+        if isinstance(bc, dict) and "kind" in bc:
+            bc = _parse_one(bc, "every side")
         if isinstance(bc, dict):
             for key, val in bc.items():
                 k = str(key).lower()

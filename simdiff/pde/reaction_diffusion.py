@@ -234,18 +234,41 @@ class ReactionDiffusion:
     def d_max(self, grid: Grid) -> float:
         return float(max(self.D.values()))
 
-    def stable_dt(self, grid: Grid, method: str = "euler") -> float:
-        """Largest stable explicit step, estimated as ``reach / (4 D_max sum 1/dx^2 + rho(J))`` with
-        ``rho(J)`` the spectral radius of the reaction Jacobian at the steady state (the linearised
-        reaction's own stiffness; far from the steady state a run may still need less)."""
+    def stable_dt(self, grid: Grid, method: str = "euler", state=None) -> float:
+        """Largest stable explicit step, ``reach / (4 D_max sum 1/dx^2 + r)``, where ``r`` bounds the
+        reaction Jacobian's eigenvalues (Gershgorin: the largest absolute row sum) over the cells of
+        ``state`` (default: the homogeneous steady state)."""
         from simdiff.pde.diffusion import STABILITY_REACH
 
         lam = 4.0 * max(self._D()) * sum(1.0 / h ** 2 for h in grid.dx)
-        try:
-            lam += float(np.abs(np.linalg.eigvals(self.jacobian())).max())
-        except (InputError, np.linalg.LinAlgError):
-            pass
-        return math.inf if lam == 0 else STABILITY_REACH.get(method, 2.0) / lam
+        lam += self._reaction_bound(state)
+        limit = math.inf if lam == 0 else STABILITY_REACH.get(method, 2.0) / lam
+        if self.nonnegative and state is not None:
+            # concentrations: a step must not consume more than half of what a cell holds
+            u = np.asarray(state, dtype=float).reshape(len(self.species), -1)
+            with np.errstate(all="ignore"):
+                r = self.reaction(u)
+                ratio = np.where((r < 0) & (u > 0), 0.5 * u / -r, np.inf)   # half: the rate steepens as u falls
+            limit = min(limit, float(np.min(ratio)) if ratio.size else math.inf)
+        return limit
+
+    def _reaction_bound(self, state=None) -> float:
+        """max over cells and species i of sum_j |dR_i/du_j| (central differences)."""
+        S = len(self.species)
+        if state is None:
+            try:
+                state = self.steady_state()
+            except InputError:
+                return 0.0
+        u = np.asarray(state, dtype=float).reshape(S, -1)
+        rows = np.zeros_like(u)                     # rows[i, c] = sum_j |dR_i/du_j| at cell c
+        with np.errstate(all="ignore"):
+            for j in range(S):
+                e = np.zeros_like(u)
+                e[j] = 1e-6 * np.maximum(1.0, np.abs(u[j]))
+                rows += np.abs((self.reaction(u + e) - self.reaction(u - e)) / (2 * e[j]))
+        bound = np.nanmax(rows) if rows.size else 0.0
+        return float(bound) if np.isfinite(bound) else 0.0
 
     def problem(self, grid: Grid, *, method: str = "euler", mask: Any = None, noise: float = 0.0, t0: float = 0.0):
         """The semi-discrete system as a core ODE (an SDE with additive noise when ``noise > 0``)."""
@@ -259,9 +282,15 @@ class ReactionDiffusion:
         k = Kernel(type(self).kernel, p=p, ip=ip, fused_slot=12, reference=self._reference(grid, bounds, inside))
         if method in EXPLICIT or method == "euler_maruyama":
             if noise > 0:
-                return SDE(k, float(noise), noise="additive")
+                sigma = float(noise) * np.ones((len(self.species), *grid.shape))
+                if inside is not None:
+                    sigma = sigma * inside[None]          # no noise outside the domain
+                return SDE(k, sigma, noise="additive")
             return ODE(k)
         S = len(self.species)
+        if method == "euler_maruyama":
+            raise InputError("method='euler_maruyama' is for stochastic runs: pass noise > 0, or an ODE method "
+                             "(euler, rk4, etdrk4, crank_nicolson).")
         if method in EXPONENTIAL:
             if not all(grid.periodic) or mk is not None:
                 raise InputError(f"method {method!r} (exponential, Fourier-diagonal Laplacian) needs a fully periodic "
@@ -272,7 +301,10 @@ class ReactionDiffusion:
             # the symbol of the same 2nd-order stencil as the explicit kernel: both solve one ODE
             lap = -sum(4 * np.sin(kk * h / 2) ** 2 / h ** 2 for kk, h in zip(K, grid.dx))
             symbol = self._D().reshape((S,) + (1,) * grid.ndim) * lap[None]
-            return ODE(k, linear=FourierDiagonal(symbol, axes=tuple(range(1, grid.ndim + 1))))
+            # FFT round-off leaves ~1e-17 negatives where a concentration is 0, which an unstable
+            # state (Fisher's u = 0) would amplify: concentrations are projected back to >= 0
+            post = _clip_negative if self.nonnegative else None
+            return ODE(k, linear=FourierDiagonal(symbol, axes=tuple(range(1, grid.ndim + 1))), post_step=post)
         import scipy.sparse as sp
 
         from simdiff.pde.operators.sparse import assemble
@@ -334,3 +366,7 @@ def models() -> dict[str, type]:
     import simdiff.pde.rdmodels  # noqa: F401,F811  (registers the built-in models)
 
     return dict(_REGISTRY)
+
+
+def _clip_negative(t, y):
+    return np.maximum(y, 0.0)

@@ -96,8 +96,9 @@ def simulate(model: Diffusion, grid: Grid, u0, t_end: float, *, dt: float | None
     attrs
         Extra attributes for the run file (the CLI stores its resolved configuration here).
     noise
-        Amplitude of additive space-time white noise (stochastic reaction–diffusion, with
-        ``method="euler_maruyama"`` and ``seed``).
+        Amplitude ``sigma`` of additive noise for stochastic reaction–diffusion (with
+        ``method="euler_maruyama"`` and ``seed``): every cell and species gets independent
+        increments of variance ``sigma**2 dt`` (not scaled by the cell volume).
     """
     if method == "auto":
         method = default_method(model, grid, as_mask(grid, mask))
@@ -147,7 +148,9 @@ def simulate(model: Diffusion, grid: Grid, u0, t_end: float, *, dt: float | None
     stored = _stored_run(out) if (out is not None and resume and os.path.exists(out)) else None
     if stored is not None and dt is None:
         dt = float(stored["dt"])         # continue with the file's step
-    limit = model.stable_dt(grid, method) if method in EXPLICIT else model.stable_dt(grid, "euler")
+    rd = species is not None
+    kw = {"state": u0} if rd else {}          # the reaction's stiffness where the run starts
+    limit = model.stable_dt(grid, method, **kw) if method in EXPLICIT else model.stable_dt(grid, "euler", **kw)
     if dt is None:
         if method in EXPLICIT or method == "euler_maruyama":
             dt = 0.9 * limit
@@ -165,9 +168,11 @@ def simulate(model: Diffusion, grid: Grid, u0, t_end: float, *, dt: float | None
         raise InputError(f"dt={dt!r} must be a positive number.")
     if method in EXPLICIT and dt > limit * (1 + 1e-12):
         dmax = model.d_max(grid) if hasattr(model, "d_max") else max(model.D.values())
+        rule = "reach / (4 D_max sum 1/dx^2 + the reaction's Jacobian bound at u0)" if rd else \
+            "reach / (4 D sum 1/dx^2)"
         raise InputError(
             f"explicit method {method!r} is unstable for dt={dt:.3g} on this grid; the limit is "
-            f"{limit:.3g} (= reach / (4 D sum 1/dx^2) with D_max={dmax:g}, dx={', '.join(f'{h:g}' for h in grid.dx)}). "
+            f"{limit:.3g} (= {rule} with D_max={dmax:g}, dx={', '.join(f'{h:g}' for h in grid.dx)}). "
             f"Use dt <= {limit:.3g}, dt=None to choose one, or method='crank_nicolson' (or 'adi').")
 
     fields = list(getattr(model, "species", ("c",)))
@@ -307,7 +312,8 @@ def _positivity_check(model, method: str, dt: float):
 
             raise StabilityError(
                 f"{model.name}: concentration {name!r} went negative ({lo:.3g}) by t={t:g} with method "
-                f"{method!r}, dt={dt:.3g}: the step is too large for the reaction. Use a smaller dt, or "
-                f"method='etdrk4' (periodic grids) / 'crank_nicolson'.", t=float(t), step=-1)
+                f"{method!r}, dt={dt:.3g}: the step is too large for the reaction. Use a smaller dt"
+                + ("." if method in ("etdrk4", "etd1", "etdrk2", "crank_nicolson", "backward_euler")
+                   else ", or method='etdrk4' (periodic grids) / 'crank_nicolson'."), t=float(t), step=-1)
 
     return check

@@ -152,7 +152,7 @@ def _div_grad_block(t, y, out, p, ip, D):
             for k in range(n2):
                 c = base + k
                 if mflag and ip[moff + c] == 0:
-                    out[c] = 0.0
+                    out[c] = fa * y[c]          # outside the mask: no change
                     continue
                 uc = g[i + 1, j + 1, k + 1]
                 Dc = p[doff + c] if dfield else D
@@ -207,7 +207,7 @@ def div_grad_kernel(t, y, out, p, ip):
     n = ip[1] * ip[2] * ip[3]
     S = max(ip[24], 1)
     for s in range(S):
-        D = p[0] * (p[ip[25] + s] if S > 1 else 1.0)
+        D = p[0] * (p[ip[25] + s] if ip[24] > 0 else 1.0)
         _div_grad_block(t, y[s * n:(s + 1) * n], out[s * n:(s + 1) * n], p, ip, D)
 
 
@@ -330,7 +330,7 @@ def laplace_kernel(t, y, out, p, ip):
     n = ip[1] * ip[2] * ip[3]
     S = max(ip[24], 1)
     for s in range(S):
-        D = p[0] * (p[ip[25] + s] if S > 1 else 1.0)
+        D = p[0] * (p[ip[25] + s] if ip[24] > 0 else 1.0)
         _laplace_block(t, y[s * n:(s + 1) * n], out[s * n:(s + 1) * n], p, ip, D)
 
 
