@@ -1,21 +1,33 @@
 """``simdiff pde``: partial differential equations on grids, one command per model.
 
-Every model command is built from the same option groups: :data:`GRID_OPTIONS` (dimension,
-cells, box, boundary conditions, mask, initial state), :data:`RUN_OPTIONS` (end time, method,
-step, frames, seed, resume), :data:`OUTPUT_OPTIONS` (run file, plot, movie, ``--config``). A new
-model (Gray-Scott, ...) adds a ``@pde.command(cls=PDECommand)`` function with those groups and its
-own physics options, builds its model object and hands it to :func:`run_model`, which does the
-rest: TOML configuration, grid, initial state, the run with a progress bar, the resolved
-configuration in the run file, the figures and the printed summary.
+``simdiff pde diffusion`` is written out below. The reaction–diffusion commands are generated
+from the model registry (:func:`simdiff.pde.models`): :func:`model_command` turns a model class
+into a command whose physics options (``--F``, ``--k``, ``--D-u``, ...) come from the class's
+``parameters``, ``ranges`` and ``diffusivity``, so a new registered model gets its command, its
+``simdiff pde presets`` rows and its ``simdiff pde turing`` subcommand without touching this file.
 
-numpy, numba, the physics and matplotlib are imported inside the commands, so ``simdiff pde
---help`` stays light.
+Every command is assembled from the same option groups: grid (dimension, cells, box, boundaries,
+mask, initial state), run (end time, method, step, frames, seed, resume) and output (run file,
+plot, movie, ``--config``), and hands its model to :func:`run_model` (diffusion) or
+:func:`run_reaction_diffusion`, which do the rest: TOML configuration, grid, initial state, the run
+with a progress bar, the resolved configuration in the run file, the figures and the summary. A
+command for a model built at run time (species and reactions given on the command line) is one
+more function of that shape: the shared groups, its own model options, and
+``run_reaction_diffusion(ctx, opts, make_model, title=...)``.
+
+numpy, numba, the physics and matplotlib are imported inside the commands: ``simdiff pde --help``
+lists the models from :func:`model_index`, which reads the model modules' source without
+importing them.
 """
 from __future__ import annotations
 
+import ast
+import functools
 import json
 import os
 import re
+import sys
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,6 +39,10 @@ from simdiff_cli.errors import CommandError
 # the methods of simdiff.pde.simulate, as the command line spells them (tests check the two agree)
 METHODS = ("auto", "crank-nicolson", "backward-euler", "adi", "spectral", "euler", "heun", "rk4", "ssprk3")
 DEFAULT_CELLS = {1: 256, 2: 128, 3: 48}
+RD_CELLS = {1: 512, 2: 256, 3: 64}          # reaction–diffusion patterns need more cells per box
+# the methods of simdiff.pde.reaction_diffusion, for commands declared before it is imported (tests check)
+RD_METHODS = ("euler", "heun", "rk4", "ssprk3", "etd1", "etdrk2", "etdrk4", "backward_euler", "crank_nicolson",
+              "euler_maruyama")
 SIDES = ("x-", "x+", "y-", "y+", "z-", "z+")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 # options that take one number per axis: `--shape 256 256` is read as `--shape 256,256`
@@ -53,7 +69,8 @@ class PDECommand(click.Command):
             return super().parse_args(ctx, joined)
         except click.UsageError as err:
             if isinstance(err, click.NoSuchOption) or not err.ctx:
-                raise CommandError(f"{err.format_message()} (see `simdiff pde {self.name} --help`)") from None
+                path = " ".join(["simdiff", *ctx.command_path.split()[1:]])
+                raise CommandError(f"{err.format_message()} (see `{path} --help`)") from None
             raise CommandError(err.format_message()) from None
 
 
@@ -66,15 +83,26 @@ def _group(*decorators: Callable) -> Callable:
     return apply
 
 
+def _dim_shape_extent(cells: dict[int, int], extent: str, extent_help: str) -> list[Callable]:
+    return [
+        click.option("--dim", type=click.IntRange(1, 3), default=2, show_default=True,
+                     help="Number of space dimensions (1, 2 or 3)."),
+        click.option("--shape", default=None, metavar="N [N [N]]",
+                     help="Cells per axis, one number per dimension: `256 256`, `256,256` or `256x256`; one number "
+                          "sets every axis. Without --dim the count of numbers gives the dimension. "
+                          f"[default: {cells[1]} in 1D, {cells[2]} in 2D, {cells[3]} in 3D]"),
+        click.option("--extent", default=extent, show_default=True, metavar="L [L [L]]", help=extent_help),
+    ]
+
+
+MASK_OPTION = click.option(
+    "--mask", default=None, metavar="IMAGE",
+    help="Black-and-white image of the domain (2D): white cells are inside, walls between inside and outside "
+         "are no-flux. Resized to the grid.")
+
 GRID_OPTIONS = _group(
-    click.option("--dim", type=click.IntRange(1, 3), default=2, show_default=True,
-                 help="Number of space dimensions (1, 2 or 3)."),
-    click.option("--shape", default=None, metavar="N [N [N]]",
-                 help="Cells per axis, one number per dimension: `256 256`, `256,256` or `256x256`; one number "
-                      "sets every axis. Without --dim the count of numbers gives the dimension. "
-                      "[default: 256 in 1D, 128 in 2D, 48 in 3D]"),
-    click.option("--extent", default="1.0", show_default=True, metavar="L [L [L]]",
-                 help="Length of the box along each axis (one number for all, or one per axis)."),
+    *_dim_shape_extent(DEFAULT_CELLS, "1.0",
+                       "Length of the box along each axis (one number for all, or one per axis)."),
     click.option("--bc", multiple=True, metavar="[SIDE=]KIND[:VALUES]",
                  help="Boundary condition, repeatable; later ones override earlier ones. KIND is neumann "
                       "(du/dn = VALUE; default 0, no flux), dirichlet (u = VALUE, default 0), periodic, or "
@@ -82,50 +110,167 @@ GRID_OPTIONS = _group(
                       "Without SIDE it applies to every side; SIDE is x-, x+, y-, y+, z-, z+ or x, y, z for "
                       "both ends: --bc neumann --bc x-=dirichlet:1. Periodic sides make the grid periodic "
                       "along that axis. [default: neumann]"),
-    click.option("--mask", default=None, metavar="IMAGE",
-                 help="Black-and-white image of the domain (2D): white cells are inside, walls between "
-                      "inside and outside are no-flux. Resized to the grid."),
+    MASK_OPTION,
     click.option("--init", default="gaussian", show_default=True, metavar="KIND",
                  help="Initial state: gaussian (unit peak, width 0.05 of the box, at the centre), step "
                       "(1 in the left half along x), random (uniform in [0, 1), from --seed), or "
                       "image:PATH (grey levels 0..1 of an image resized to the grid; 2D)."),
 )
 
-RUN_OPTIONS = _group(
-    click.option("--t-end", type=float, default=10.0, show_default=True, help="End time of the run."),
+
+def _run_options(t_end: float, method: Callable, dt_help: str) -> list[Callable]:
+    return [
+        click.option("--t-end", type=float, default=t_end, show_default=True, help="End time of the run."),
+        method,
+        click.option("--dt", type=float, default=None, help=dt_help),
+        click.option("--frames", type=int, default=51, show_default=True,
+                     help="Saved frames, evenly spaced from t=0 to --t-end (at least 2)."),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Seed of the random initial state; recorded in the run file."),
+        click.option("--resume", is_flag=True,
+                     help="Continue the run in --out from its last frame up to --t-end (same model and grid; the "
+                          "file's frame spacing unless --frames is given)."),
+        click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar."),
+    ]
+
+
+RUN_OPTIONS = _group(*_run_options(
+    10.0,
     click.option("--method", default="auto", show_default=True, metavar="METHOD",
                  help=f"Time stepper: {', '.join(METHODS)}. auto picks spectral on fully periodic grids, "
                       f"ADI in 2D/3D, Crank-Nicolson in 1D. Explicit methods (euler, heun, rk4, ssprk3) "
                       f"refuse a --dt above their stability limit."),
-    click.option("--dt", type=float, default=None,
-                 help="Time step. [default: 90% of the stability limit for explicit methods; the frame "
-                      "interval capped at 50 explicit limits for implicit ones]"),
-    click.option("--frames", type=int, default=51, show_default=True,
-                 help="Saved frames, evenly spaced from t=0 to --t-end (at least 2)."),
-    click.option("--seed", type=int, default=0, show_default=True,
-                 help="Seed of the random initial state; recorded in the run file."),
-    click.option("--resume", is_flag=True,
-                 help="Continue the run in --out from its last frame up to --t-end (same model and grid; the file's "
-                      "frame spacing unless --frames is given)."),
-    click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar."),
-)
-
-OUTPUT_OPTIONS = _group(
-    click.option("--out", default="run.h5", show_default=True, metavar="FILE.h5",
-                 help="HDF5 run file: frames (time first), coordinates, resolved configuration, seed."),
-    click.option("--plot", is_flag=True, help="Also write <out stem>.png: a few frames from the first to the last."),
-    click.option("--movie", is_flag=True, help="Also write a movie <out stem>.gif (at most 100 frames)."),
-    click.option("--movie-format", type=click.Choice(["gif", "mp4"]), default="gif", show_default=True,
-                 help="Movie format; mp4 needs ffmpeg."),
-    click.option("--fps", type=click.IntRange(1, 100), default=10, show_default=True, help="Movie frames per second."),
-    click.option("--config", default=None, metavar="FILE.toml",
-                 help="Read options from a TOML file (keys are option names, dashes or underscores: "
-                      "t-end = 10, shape = [256, 256], bc = [\"x-=dirichlet:1\"] or a [bc] table). "
-                      "Options given on the command line override it."),
-)
+    "Time step. [default: 90% of the stability limit for explicit methods; the frame interval capped at 50 "
+    "explicit limits for implicit ones]"))
 
 
-@click.group()
+def _output_options(out: str) -> list[Callable]:
+    return [
+        click.option("--out", default=out, show_default=True, metavar="FILE.h5",
+                     help="HDF5 run file: frames (time first), coordinates, resolved configuration, seed."),
+        click.option("--plot", is_flag=True,
+                     help="Also write <out stem>.png: a few frames from the first to the last."),
+        click.option("--movie", is_flag=True, help="Also write a movie <out stem>.gif (at most 100 frames)."),
+        click.option("--movie-format", type=click.Choice(["gif", "mp4"]), default="gif", show_default=True,
+                     help="Movie format; mp4 needs ffmpeg."),
+        click.option("--fps", type=click.IntRange(1, 100), default=10, show_default=True,
+                     help="Movie frames per second."),
+        click.option("--config", default=None, metavar="FILE.toml",
+                     help="Read options from a TOML file (keys are option names, dashes or underscores: "
+                          "t-end = 10, shape = [256, 256], bc = [\"x-=dirichlet:1\"] or a [bc] table). "
+                          "Options given on the command line override it."),
+    ]
+
+
+OUTPUT_OPTIONS = _group(*_output_options("run.h5"))
+
+
+# ---- the model registry, without importing it ----------------------------------------------------
+
+def _literal(node: ast.AST) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        return None
+
+
+@functools.lru_cache(maxsize=None)
+def _scan_models() -> dict[str, tuple[str, int]]:
+    """``{name: (description, number of species)}`` of the built-in models, read from the source
+    of ``simdiff/pde/rdmodels/*.py`` (class attributes ``name``, ``description``, ``species``)."""
+    import simdiff
+
+    found = {}
+    for path in sorted((Path(simdiff.__file__).parent / "pde" / "rdmodels").glob("*.py")):
+        for cls in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(cls, ast.ClassDef):
+                continue
+            attrs = {t.id: _literal(n.value) for n in cls.body if isinstance(n, ast.Assign)
+                     for t in n.targets if isinstance(t, ast.Name)}
+            if isinstance(attrs.get("name"), str) and attrs["name"]:
+                species = attrs.get("species")
+                found[attrs["name"]] = (str(attrs.get("description") or ""),
+                                        len(species) if isinstance(species, tuple) else 2)
+    return found
+
+
+def model_index() -> dict[str, tuple[str, int]]:
+    """Every reaction–diffusion model as ``{name: (description, number of species)}``.
+
+    Lists the built-in models without importing numba (``simdiff pde --help`` stays light); once
+    the registry is imported (a command ran, or a model was registered from Python) its live
+    entries are added, so models registered at run time are listed too.
+    """
+    index = dict(_scan_models())
+    if "simdiff.pde.reaction_diffusion" in sys.modules:
+        from simdiff.pde import models
+
+        index.update({n: (cls.description, len(cls.species)) for n, cls in models().items()})
+    return index
+
+
+def model_class(name: str) -> type:
+    """The registered model class of a command name (imports the registry)."""
+    from simdiff.pde import get_model, models
+
+    models()
+    return get_model(name)
+
+
+class ModelGroup(click.Group):
+    """A group with one generated subcommand per reaction–diffusion model next to its own commands.
+
+    ``factory(cls)`` builds the subcommand of a model class on first use; ``--help`` lists the
+    models from :func:`model_index` without building (or importing) any of them. ``min_species``
+    leaves out models with fewer species (a Turing analysis needs two). An unknown name is a
+    one-line error that lists the models.
+    """
+
+    def __init__(self, *args, factory: Callable[[type], click.Command], min_species: int = 1, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.factory, self.min_species = factory, min_species
+        self._built: dict[str, click.Command] = {}
+
+    def model_names(self) -> list[str]:
+        return sorted(n for n, (_, k) in model_index().items() if k >= self.min_species and n not in self.commands)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(self.model_names()))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands:
+            return self.commands[name]
+        if name not in self._built:
+            if name.replace("_", "-").lower() not in model_index():
+                return None
+            self._built[name] = self.factory(model_class(name))
+        return self._built[name]
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
+            where = " ".join(["simdiff", *ctx.command_path.split()[1:]])
+            raise CommandError(f"`{where}` has no command {args[0]!r}; its commands are "
+                               f"{', '.join(self.list_commands(ctx))}.")
+        return super().resolve_command(ctx, args)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        index = model_index()
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                if not self.commands[name].hidden:
+                    rows.append((name, self.commands[name].get_short_help_str(formatter.width - 6 - len(name))))
+            else:
+                rows.append((name, index[name][0]))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _model_command(cls: type) -> click.Command:
+    return model_command(cls)
+
+
+@click.group(cls=ModelGroup, factory=_model_command)
 def pde() -> None:
     """Diffusion and reaction-diffusion on grids.
 
@@ -133,10 +278,14 @@ def pde() -> None:
     lines) and integrates it with simdiff's solver, writing an HDF5 run file (frames, version,
     configuration, seed) and, on request, a PNG of a few frames and a movie. Every command
     reads its options from a TOML file with --config; flags given on the command line win.
+    There is one command per reaction-diffusion model; `simdiff pde presets` lists their
+    named parameter sets and `simdiff pde turing MODEL` their linear stability.
 
     \b
-    Example:
+    Examples:
       simdiff pde diffusion --dim 2 --shape 256 256 --D 1e-3 --t-end 10 --plot --movie
+      simdiff pde gray-scott --preset spots --t-end 10000 --out gs.h5 --plot --movie
+      simdiff pde turing schnakenberg --preset spots --plot turing.png
     """
 
 
@@ -212,13 +361,15 @@ def _numbers(text: str, option: str, kind: type) -> list:
     return values
 
 
-def per_axis(ctx: click.Context, opts: dict) -> tuple[int, tuple[int, ...], list[float]]:
-    """Dimension, cells per axis and box lengths from --dim, --shape, --extent."""
+def per_axis(ctx: click.Context, opts: dict, cells: dict[int, int] = DEFAULT_CELLS
+             ) -> tuple[int, tuple[int, ...], list[float]]:
+    """Dimension, cells per axis and box lengths from --dim, --shape, --extent (``cells``: the
+    default cells per axis by dimension)."""
     dim_given = _given(ctx, "dim")
     shape = None if opts["shape"] is None else _numbers(opts["shape"], "--shape", int)
     dim = opts["dim"] if dim_given or shape is None or len(shape) == 1 else len(shape)
     if shape is None:
-        shape = [DEFAULT_CELLS[dim]]
+        shape = [cells[dim]]
     if len(shape) == 1:
         shape = shape * dim
     if len(shape) != dim:
@@ -373,28 +524,46 @@ def _read_frames(out: str, field: str, n: int):
         return t[idx], h5[field][idx]
 
 
-def run_model(ctx: click.Context, opts: dict, make_model: Callable[[dict, Any], Any], *, title: str) -> None:
-    """Everything after a model command has parsed its options.
-
-    ``make_model(opts, bc)`` builds the model from the merged options and the parsed boundary
-    conditions; ``title`` heads the figures. Prints the run summary and the files written.
-    """
-    from simdiff.pde import Grid, simulate
-
+def _check_run_options(opts: dict) -> None:
     if opts["seed"] < 0:
         raise CommandError(f"--seed={opts['seed']}: use a seed >= 0.")
     if opts["frames"] < 2:
         raise CommandError(f"--frames={opts['frames']}: need at least 2 (the initial and the final state).")
+
+
+def _mask(grid, opts: dict):
+    if not opts["mask"]:
+        return None
+    from simdiff.pde import Mask
+
+    return Mask.from_image(grid, opts["mask"])
+
+
+def run_model(ctx: click.Context, opts: dict, make_model: Callable[[dict, Any], Any], *, title: str) -> None:
+    """Everything after a diffusion-type command has parsed its options.
+
+    ``make_model(opts, bc)`` builds the model from the merged options and the parsed boundary
+    conditions; ``title`` heads the figures. Prints the run summary and the files written.
+    """
+    from simdiff.pde import Grid
+
+    _check_run_options(opts)
     dim, shape, extent = per_axis(ctx, opts)
     bc, periodic, described = parse_bc(opts["bc"], dim)
     grid = Grid(shape, extent=extent, periodic=periodic)
     model = make_model(opts, bc)
     u0 = initial_state(opts["init"], grid, opts["seed"])
-    mask = None
-    if opts["mask"]:
-        from simdiff.pde import Mask
+    execute(ctx, opts, grid, model, u0, mask=_mask(grid, opts), boundaries=described, title=title)
 
-        mask = Mask.from_image(grid, opts["mask"])
+
+def execute(ctx: click.Context, opts: dict, grid, model, u0, *, mask, boundaries: dict, title: str,
+            fields: list[str] | None = None, method: str | None = None, noise: float = 0.0,
+            config: dict | None = None) -> None:
+    """Run ``model`` from ``u0`` with the run and output options, record the resolved configuration
+    (plus ``config``) in the run file, print the summary, draw ``fields`` (default: every species).
+    ``method`` overrides ``opts["method"]``."""
+    from simdiff.pde import simulate
+
     out = opts["out"]
     if not out:
         raise CommandError("--out is empty; give the run file's path, e.g. --out run.h5.")
@@ -407,40 +576,45 @@ def run_model(ctx: click.Context, opts: dict, make_model: Callable[[dict, Any], 
         from matplotlib import animation
 
         if not animation.writers.is_available("ffmpeg"):
-            raise CommandError(f"--movie-format mp4 needs ffmpeg, which is not installed (not on PATH); install "
-                               f"ffmpeg or use --movie-format gif.")
+            raise CommandError("--movie-format mp4 needs ffmpeg, which is not installed (not on PATH); install "
+                               "ffmpeg or use --movie-format gif.")
 
     try:
-        run = simulate(model, grid, u0, opts["t_end"], dt=opts["dt"], method=opts["method"].replace("-", "_"),
-                       **saving, out=out, resume=opts["resume"], progress=opts["progress"],
-                       mask=mask, seed=opts["seed"])
+        with warnings.catch_warnings():         # a run that goes non-finite ends in one error line, not in
+            warnings.simplefilter("ignore", RuntimeWarning)      # numpy's warnings on the way there
+            run = simulate(model, grid, u0, opts["t_end"], dt=opts["dt"],
+                           method=(method or opts["method"]).replace("-", "_"), **saving, out=out,
+                           resume=opts["resume"], progress=opts["progress"], mask=mask, seed=opts["seed"],
+                           noise=noise)
     except KeyboardInterrupt:
         click.echo(f"\nInterrupted: the frames finished so far are in {out}; add --resume to continue.", err=True)
         ctx.exit(130)
 
-    config = {"command": f"simdiff pde {ctx.info_name}", "dim": dim, "shape": list(shape), "extent": extent,
-              "bc": described, "resolved_method": run.method, "resolved_dt": run.dt}
-    config.update({k: v for k, v in opts.items() if k not in config and k not in ("shape", "extent", "bc", "dim")})
-    _record(out, json.loads(json.dumps(config, default=str)), _bc_dict(grid, model))
+    shape = list(grid.shape)
+    record = {"command": f"simdiff {ctx.command_path.split(' ', 1)[-1]}", "dim": grid.ndim, "shape": shape,
+              "extent": list(grid.lengths), "bc": boundaries, "resolved_method": run.method,
+              "resolved_dt": run.dt, **(config or {})}
+    record.update({k: v for k, v in opts.items() if k not in record and k not in ("shape", "extent", "bc", "dim")})
+    _record(out, json.loads(json.dumps(record, default=str)), _bc_dict(grid, model))
     click.echo(run.summary())
-    written = [(out, "run file")] + _figures(out, grid, model, mask, opts, title=title,
-                                             heading=f"{title}, {'x'.join(map(str, shape))} grid, "
-                                                     f"{run.method.replace('_', '-')}")
+    written = [(out, "run file")] + _figures(out, grid, mask, opts, fields or list(getattr(model, "species", ("c",))),
+                                             title=title, heading=f"{title}, {'x'.join(map(str, shape))} grid, "
+                                                                  f"{run.method.replace('_', '-')}")
     for path, what in written:
         click.echo(f"wrote {path} ({what})")
 
 
-def _figures(out: str, grid, model, mask, opts: dict, *, title: str, heading: str) -> list[tuple[str, str]]:
-    """``--plot`` and ``--movie`` from the run file (so a resumed run is shown whole); one file per
-    species, ``<stem>-<species>.png`` when the model has several."""
+def _figures(out: str, grid, mask, opts: dict, fields: list[str], *, title: str, heading: str
+             ) -> list[tuple[str, str]]:
+    """``--plot`` and ``--movie`` from the run file (so a resumed run is shown whole): ``<stem>.png``
+    for one field, ``<stem>-<field>.png`` for each of several."""
     if not (opts["plot"] or opts["movie"]):
         return []
     from simdiff.viz import animate, plot_frames
 
-    species = list(getattr(model, "species", ("c",)))
     written = []
-    for name in species:
-        stem = Path(out).with_suffix("") if len(species) == 1 else Path(f"{Path(out).with_suffix('')}-{name}")
+    for name in fields:
+        stem = Path(out).with_suffix("") if len(fields) == 1 else Path(f"{Path(out).with_suffix('')}-{name}")
         if opts["plot"]:
             t, frames = _read_frames(out, name, 4)
             png = plot_frames(t, frames, grid, f"{stem}.png", n=4, mask=mask, title=heading, label=name)
@@ -487,3 +661,257 @@ def diffusion(ctx: click.Context, **opts) -> None:
         return Diffusion(D=o["D"], bc=bc, source=o["source"], decay=o["decay"])
 
     run_model(ctx, opts, make, title=f"diffusion, D={opts['D']:g}")
+
+
+# ---- reaction–diffusion -------------------------------------------------------------------------
+
+RD_INIT = click.option(
+    "--init", type=click.Choice(["seeded", "steady"]), default="seeded", show_default=True,
+    help="Initial state: seeded (the model's own start, e.g. a perturbed square in the middle, plus noise of "
+         "0.01 from --seed) or steady (the homogeneous steady state plus noise of 0.01).")
+
+
+def _rd_method_option(methods: tuple[str, ...]) -> Callable:
+    names = ("auto",) + tuple(m.replace("_", "-") for m in methods)
+    return click.option(
+        "--method", default="auto", show_default=True, metavar="METHOD",
+        help=f"Time stepper: {', '.join(names)}. auto picks ETDRK4 on periodic grids without a mask, else "
+             f"RK4, and euler-maruyama with --noise. Explicit methods (euler, heun, rk4, ssprk3) refuse a --dt "
+             f"above the diffusion stability limit; etd* need a periodic grid.")
+
+
+def rd_options(*, extent: float, t_end: float, out: str, species: tuple[str, ...] | None,
+               methods: tuple[str, ...] = RD_METHODS) -> Callable:
+    """The options every reaction–diffusion command shares (grid, run, output, shown field, noise);
+    the defaults are the model's. A command adds its model options on top. ``species=None`` (a
+    model defined on the command line) leaves --field free, checked once the model is built."""
+    if species is None:
+        field = click.option("--field", default=None, metavar="SPECIES",
+                             help="Species drawn by --plot and --movie, or all (one file each). [default: the first]")
+    else:
+        field = click.option("--field", type=click.Choice([*species, "all"]), default=None,
+                             help=f"Species drawn by --plot and --movie, or all (one file each). "
+                                  f"[default: {species[0]}]")
+    return _group(
+        *_dim_shape_extent(RD_CELLS, f"{extent:g}", "Length of the box along each axis (one number for all, or one "
+                                                     "per axis); the default is the box the presets are made for."),
+        click.option("--periodic/--walls", default=True, show_default=True,
+                     help="Periodic box, or no-flux walls on every side."),
+        MASK_OPTION,
+        RD_INIT,
+        *_run_options(t_end, _rd_method_option(methods),
+                      "Time step. [default: 90% of the diffusion stability limit for explicit methods; for "
+                      "ETD/IMEX a step that resolves the reaction, at most 50 explicit limits]"),
+        click.option("--noise", type=float, default=0.0, show_default=True,
+                     help="Amplitude of additive space-time white noise in every species (stochastic "
+                          "reaction-diffusion, integrated by euler-maruyama; seeded by --seed)."),
+        field,
+        *_output_options(out),
+    )
+
+
+def default_field(model) -> str:
+    """The species the figures show unless --field says otherwise."""
+    return getattr(model, "display_species", None) or model.species[0]
+
+
+def run_reaction_diffusion(ctx: click.Context, opts: dict, make_model: Callable[[dict], Any], *, title: str) -> None:
+    """Everything after a reaction–diffusion command has parsed its options (:func:`rd_options`):
+    grid from --dim/--shape/--extent/--periodic, ``make_model(opts)``, the model's initial state,
+    the run (euler-maruyama with --noise), the figures of --field."""
+    from simdiff.pde import Grid
+
+    _check_run_options(opts)
+    if not opts["noise"] >= 0:
+        raise CommandError(f"--noise={opts['noise']:g}: the noise amplitude must be >= 0.")
+    dim, shape, extent = per_axis(ctx, opts, RD_CELLS)
+    grid = Grid(shape, extent=extent, periodic=opts["periodic"])
+    model = make_model(opts)
+    field = opts["field"] or default_field(model)
+    if field not in (*model.species, "all"):
+        raise CommandError(f"--field {field!r}: {model.name} has the species {', '.join(model.species)} (or all).")
+    method = "euler-maruyama" if opts["noise"] and opts["method"] == "auto" else opts["method"]
+    u0 = model.initial(grid, kind=opts["init"], seed=opts["seed"])
+    side = "periodic" if opts["periodic"] else "neumann"
+    execute(ctx, opts, grid, model, u0, mask=_mask(grid, opts), boundaries={s: side for s in SIDES[:2 * dim]},
+            title=title, fields=list(model.species) if field == "all" else [field], method=method,
+            noise=opts["noise"], config={"model": model.to_dict()})
+
+
+_RESERVED = {"preset", "dim", "shape", "extent", "periodic", "mask", "init", "t_end", "method", "dt", "frames",
+             "seed", "resume", "progress", "noise", "field", "out", "plot", "movie", "movie_format", "fps",
+             "config", "state"}
+
+
+def physics_options(cls: type) -> list[Callable]:
+    """``--preset``, one option per reaction parameter (``--F``) and per diffusivity (``--D-u``),
+    from the model class. Their defaults are None: unset, the preset's (or the model's) value."""
+    clash = sorted(set(cls.parameters) & _RESERVED)
+    if clash:
+        raise TypeError(f"model {cls.name!r}: parameter names {clash} clash with command options; rename them.")
+    presets = ", ".join(cls.presets) or "none"
+    options = [click.option("--preset", default=None, metavar="NAME",
+                            help=f"Named parameter set: {presets} (`simdiff pde presets {cls.name}`). Options "
+                                 f"given with it override its values.")]
+    for p, default in cls.parameters.items():
+        lo, hi = cls.ranges.get(p, (float("-inf"), float("inf")))
+        options.append(click.option(f"--{p}", p, type=float, default=None, metavar="X",
+                                    help=f"Reaction parameter {p}, in [{lo:g}, {hi:g}]. [default: {default:g}, "
+                                         f"or the preset's]"))
+    for s in cls.species:
+        options.append(click.option(f"--D-{s}", f"D_{s}", type=float, default=None, metavar="D",
+                                    help=f"Diffusivity of {s} (length^2/time), >= 0. [default: "
+                                         f"{cls.diffusivity.get(s, 1.0):g}, or the preset's]"))
+    return options
+
+
+def build_model(cls: type, opts: dict):
+    """The model from --preset and the parameter/diffusivity options (given ones win)."""
+    values = {k: opts[k] for k in [*cls.parameters, *(f"D_{s}" for s in cls.species)] if opts.get(k) is not None}
+    name = opts.get("preset")
+    if name is None:
+        return cls(**values)
+    if name not in cls.presets:
+        raise CommandError(f"--preset {name!r}: {cls.name} has no such preset; presets are "
+                           f"{', '.join(cls.presets) or 'none'}.")
+    return cls.preset(name, **values)
+
+
+def _title(model, preset: str | None) -> str:
+    params = ", ".join(f"{k}={v:g}" for k, v in model.params.items())
+    return f"{model.name}{f' ({preset})' if preset else ''}: {params}"
+
+
+_TEX = [(r"\\nabla\^2\s*", " ∇²"), (r"\\varepsilon", "ε"), (r"\\left|\\right", ""), (r"\\[;,]", " "),
+        (r"\\sqrt\{([^{}]*)\}", r" sqrt(\1)"), (r"\\frac\{(\w+)\}\{(\w+)\}", r"\1/\2"),
+        (r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)"),
+        (r":math:`([^`]*)`", r"\1"), (r"``([^`]*)``", r"\1")]
+
+
+def _plain(text: str) -> str:
+    """A docstring paragraph without reST and LaTeX markup, for the terminal."""
+    text = " ".join(text.split())
+    for pattern, repl in _TEX:
+        text = re.sub(pattern, repl, text)
+    return text
+
+
+def _docstring(cls: type) -> str:
+    lines = [f"{cls.description[:1].upper()}{cls.description[1:]}."]
+    doc = (cls.__doc__ or "").strip().split("\n\n")
+    lines += [p for part in doc[:2] for p in ("", _plain(part))]
+    example = f"simdiff pde {cls.name}" + (f" --preset {next(iter(cls.presets))}" if cls.presets else "")
+    lines += ["", "\b", "Examples:", f"  {example} --plot --movie",
+              f"  {example} --shape 128 128 --extent {cls.extent / 2:g} --out small.h5   # a quarter of the box"]
+    return "\n".join(lines)
+
+
+def model_command(cls: type) -> click.Command:
+    """The ``simdiff pde <model>`` command of a reaction–diffusion model class."""
+
+    def command(ctx: click.Context, **opts) -> None:
+        opts = apply_config(ctx, opts)
+        model = build_model(cls, opts)
+        run_reaction_diffusion(ctx, opts, lambda o: model, title=_title(model, opts["preset"]))
+
+    decorate = _group(*physics_options(cls), rd_options(extent=cls.extent, t_end=cls.t_end, out=f"{cls.name}.h5",
+                                                        species=cls.species, methods=tuple(cls.methods)))
+    return click.command(cls.name, cls=PDECommand, help=_docstring(cls),
+                         short_help=cls.description)(click.pass_context(decorate(command)))
+
+
+# ---- presets and Turing analysis ----------------------------------------------------------------
+
+@pde.command(short_help="Every model's presets: parameters and what they show.")
+@click.argument("model", required=False, metavar="[MODEL]")
+def presets(model: str | None) -> None:
+    """List every reaction-diffusion model's presets: parameters and what they show.
+
+    Each row is a model, a preset, the values it sets (the rest are the model's defaults, shown
+    in the model's first row) and a one-line description. Run one with
+    `simdiff pde MODEL --preset NAME`.
+    """
+    from simdiff.pde import models
+
+    registry = models()
+    if model is not None and model.replace("_", "-").lower() not in registry:
+        raise CommandError(f"no model {model!r}; models are {', '.join(sorted(registry))}.")
+    rows = [("model", "preset", "parameters", "description")]
+    for name in sorted(registry) if model is None else [model.replace("_", "-").lower()]:
+        cls = registry[name]
+        defaults = {**cls.parameters, **{f"D_{s}": cls.diffusivity.get(s, 1.0) for s in cls.species}}
+        rows.append((name, "(defaults)", " ".join(f"{k}={v:g}" for k, v in defaults.items()), cls.description))
+        for preset, values in cls.presets.items():
+            set_ = " ".join(f"{k}={v:g}" for k, v in values.items() if k != "description") or "-"
+            rows.append(("", preset, set_, values.get("description", "")))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[3])
+
+
+def _parse_state(text: str | None, species: tuple[str, ...]):
+    if text is None:
+        return None
+    values = _numbers(text, "--state", float)
+    if len(values) != len(species):
+        raise CommandError(f"--state {text!r} has {len(values)} numbers; give one per species "
+                           f"({', '.join(species)}).")
+    return values
+
+
+def _plot_dispersion(analysis, path: str, title: str) -> None:
+    """``turing.plot``, zoomed on the unstable band (the curve falls like -D k^2 far beyond it)."""
+    from simdiff.io.atomic import atomic_path
+    from simdiff.pde import turing
+
+    fig = turing.plot(analysis, title=title)
+    if analysis.band is not None:
+        ax = fig.axes[0]
+        near = analysis.k <= 2 * analysis.band[1]
+        ax.set_xlim(0.0, 2 * analysis.band[1])
+        ax.set_ylim(1.2 * analysis.growth[near].min(), 1.5 * analysis.growth.max())
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+
+
+def turing_command(cls: type) -> click.Command:
+    """The ``simdiff pde turing <model>`` command of a model class."""
+
+    def command(preset: str | None, state: str | None, plot: str | None, **opts) -> None:
+        from simdiff.pde import turing
+
+        model = build_model(cls, {"preset": preset, **opts})
+        analysis = turing.analyse(model, state=_parse_state(state, cls.species))
+        click.echo(f"{_title(model, preset)}, " + ", ".join(f"D_{s}={d:g}" for s, d in model.D.items()))
+        click.echo(analysis.summary())
+        if plot:
+            _plot_dispersion(analysis, plot, title=f"{cls.name}{f' ({preset})' if preset else ''}: dispersion relation")
+            click.echo(f"wrote {plot} (dispersion relation)")
+
+    decorate = _group(
+        *physics_options(cls),
+        click.option("--state", default=None, metavar="U,V[,...]",
+                     help="Analyse around this homogeneous state instead of the model's steady state."),
+        click.option("--plot", default=None, metavar="FILE.png",
+                     help="Also write the dispersion relation max Re lambda(k) with the unstable band."),
+    )
+    return click.command(cls.name, cls=PDECommand, short_help=cls.description,
+                         help=f"Dispersion relation and Turing band of {cls.name} around its homogeneous steady "
+                              f"state.\n\nPrints the unstable band of wavenumbers, the fastest-growing k and the "
+                              f"predicted pattern wavelength 2 pi / k_max.")(decorate(command))
+
+
+@pde.group(cls=ModelGroup, factory=turing_command, min_species=2,
+           short_help="Turing band and predicted pattern wavelength of a model.")
+def turing() -> None:
+    """Linear stability of a model's steady state: Turing band and wavelength.
+
+    Perturbing the homogeneous steady state by exp(lambda t + i k.x) gives
+    lambda(k) = eig(J - k^2 D); a Turing instability is stable at k = 0 and unstable on a band of
+    k > 0, and the fastest-growing k_max predicts the pattern wavelength 2 pi / k_max.
+
+    \b
+    Examples:
+      simdiff pde turing schnakenberg --preset spots --plot turing.png
+      simdiff pde turing brusselator --A 3 --B 9 --D-v 8
+    """

@@ -41,7 +41,7 @@ class FitzHughNagumo(ReactionDiffusion):
     kernel = fitzhugh_nagumo_kernel
     description = "excitable medium: travelling pulses and rotating spirals"
     presets = {
-        "spiral": {"description": "a broken wave front that curls into a rotating spiral"},
+        "spiral": {"eps": 0.04, "description": "a broken wave front that curls into a rotating spiral"},
         "pulse": {"description": "a single excitation pulse travelling outwards"},
     }
 

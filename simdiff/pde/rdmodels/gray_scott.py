@@ -46,8 +46,8 @@ class GrayScott(ReactionDiffusion):
         "mazes": {"F": 0.029, "k": 0.057, "description": "labyrinthine maze"},
         "mitosis": {"F": 0.0367, "k": 0.0649, "description": "spots that divide like cells"},
         "coral": {"F": 0.0545, "k": 0.062, "description": "branching coral growth"},
-        "waves": {"F": 0.014, "k": 0.045, "description": "chaotic travelling waves"},
-        "worms": {"F": 0.078, "k": 0.061, "description": "worm-like segments"},
+        "waves": {"F": 0.010, "k": 0.047, "description": "chaotic travelling wave fragments (Pearson's alpha)"},
+        "worms": {"F": 0.058, "k": 0.065, "description": "worm-like segments that grow longer"},
         "holes": {"F": 0.039, "k": 0.058, "description": "holes in a uniform sheet"},
     }
 
