@@ -11,6 +11,12 @@ class CommandError(click.ClickException):
 
 
 def one_line(err: BaseException) -> str:
-    """The first line of an error message (simdiff appends tables to some, e.g. unknown method)."""
+    """The first line of an error message (simdiff appends tables to some, e.g. unknown method),
+    plus a source excerpt with a caret under the offending token when the message has one."""
     text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
+    if not text:
+        return type(err).__name__
+    lines = text.splitlines()
+    if len(lines) >= 3 and set(lines[2].strip()) <= {"^"} and lines[2].strip():
+        return "\n".join(lines[:3])
+    return lines[0]
