@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) -m pip install -q --no-deps py-pde sympy mpmath || true
 	$(PY) benchmarks/bench_sde.py
 	$(PY) benchmarks/bench_pde.py
+	$(PY) benchmarks/bench_rd.py
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache
