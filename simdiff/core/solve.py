@@ -586,8 +586,12 @@ class _Run:
         partial = self._solution()
         h = (self.ts[step + 1] - self.ts[step]) if self.ts is not None else self.h
         kind = "stiff" if self.problem.kind == "ode" else "smaller"
-        hint = ("a smaller dt, or an exponential method (etdrk4, etd1) when the problem has a stiff linear part"
-                if kind == "stiff" else "a smaller dt, or a method of higher strong order")
+        if kind != "stiff":
+            hint = "a smaller dt, or a method of higher strong order"
+        elif self.m.needs_linear:
+            hint = "a smaller dt (the non-linear part, treated explicitly, limits the step)"
+        else:
+            hint = "a smaller dt, or an exponential method (etdrk4, etd1) when the problem has a stiff linear part"
         msg = (f"the state became non-finite (NaN or Inf) at t={t:g}, step {step} (dt={h:g}) with method "
                f"{self.m.name!r}. Try {hint}. The {len(partial.t)} frames saved so far are in err.partial.")
         raise StabilityError(msg, t=float(t), step=int(step), partial=partial) from getattr(self, "_fp_error", None)

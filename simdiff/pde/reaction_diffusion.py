@@ -71,6 +71,12 @@ def rd_params(p, ip):
 
 
 @nb.njit(cache=True)
+def rd_masked(ip):
+    """True when the grid has a mask (read once per call: the reaction loop is then unswitched)."""
+    return ip[16] == 1
+
+
+@nb.njit(cache=True)
 def rd_inside(ip, c):
     """False for cells outside a mask (the reaction is off there)."""
     return ip[16] == 0 or ip[ip[23] + c] == 1

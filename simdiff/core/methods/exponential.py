@@ -93,10 +93,7 @@ class ETDRK4(_Exponential):
         Nb = fw(ev.N(tm, bw(bh)))
         ch = E2 * ah + Q * (2.0 * Nb - Nu)
         Nc = fw(ev.N(t1, bw(ch)))
-        p1, p2, p3 = ph[1], ph[2], ph[3]
-        f1 = h * (p1 - 3.0 * p2 + 4.0 * p3)
-        f2 = h * (2.0 * (p2 - 2.0 * p3))
-        f3 = h * (4.0 * p3 - p2)
+        f1, f2, f3 = _weights(ph, h)
         return bw(ph[0] * uh + f1 * Nu + f2 * (Na + Nb) + f3 * Nc), None
 
 
@@ -120,6 +117,16 @@ class ExpEulerMaruyama(_Exponential):
         fw, bw, ph, _ = self._setup(ev, t0, t1, y0, 1)
         gdw = ev.g_dw(t0, y0, dw[0])
         return bw(ph[0] * fw(y0 + gdw) + (h * ph[1]) * fw(ev.N(t0, y0))), None
+
+
+def _weights(ph, h):
+    """ETDRK4's three weights for a list of phi values; kept beside them (they depend on h only)."""
+    if len(ph) > 4:
+        return ph[4]
+    p1, p2, p3 = ph[1], ph[2], ph[3]
+    w = (h * (p1 - 3.0 * p2 + 4.0 * p3), h * (2.0 * (p2 - 2.0 * p3)), h * (4.0 * p3 - p2))
+    ph.append(w)          # ph is the linear part's cached list for this step size
+    return w
 
 
 def ALL():

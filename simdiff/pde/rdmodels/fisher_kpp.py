@@ -5,15 +5,16 @@ import numba as nb
 import numpy as np
 
 from simdiff.core.kernels import KERNEL_SIG
-from simdiff.pde.reaction_diffusion import ReactionDiffusion, rd_diffuse, rd_inside, rd_params
+from simdiff.pde.reaction_diffusion import ReactionDiffusion, rd_diffuse, rd_inside, rd_masked, rd_params
 
 
 @nb.njit(KERNEL_SIG, cache=True)
 def fisher_kpp_kernel(t, y, out, p, ip):
     s = rd_diffuse(t, y, out, p, ip)
     r = p[rd_params(p, ip)]
+    masked = rd_masked(ip)
     for c in range(y.size):
-        if rd_inside(ip, c):
+        if not masked or rd_inside(ip, c):
             u = y[c]
             out[c] += s * r * u * (1.0 - u)
 

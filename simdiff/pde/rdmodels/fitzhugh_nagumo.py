@@ -5,7 +5,7 @@ import numba as nb
 import numpy as np
 
 from simdiff.core.kernels import KERNEL_SIG
-from simdiff.pde.reaction_diffusion import ReactionDiffusion, rd_diffuse, rd_inside, rd_params
+from simdiff.pde.reaction_diffusion import ReactionDiffusion, rd_diffuse, rd_inside, rd_masked, rd_params
 
 
 @nb.njit(KERNEL_SIG, cache=True)
@@ -14,8 +14,9 @@ def fitzhugh_nagumo_kernel(t, y, out, p, ip):
     n = y.size // 2
     q = rd_params(p, ip)
     a, b, eps, I = p[q], p[q + 1], p[q + 2], p[q + 3]
+    masked = rd_masked(ip)
     for c in range(n):
-        if rd_inside(ip, c):
+        if not masked or rd_inside(ip, c):
             u = y[c]
             v = y[n + c]
             out[c] += s * (u - u * u * u / 3.0 - v + I)
