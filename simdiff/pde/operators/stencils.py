@@ -254,9 +254,14 @@ def _laplace_rows_parallel(u, o, p, ip, c0, a0, a1, a2):
         jq = _nb_index(j + 1, n1, ip[7]) if a1 != 0.0 else j
         if im < 0 or iq < 0 or jm < 0 or jq < 0:
             continue                                  # a wall row: done by _laplace_walls
-        for k in range(1, n2 - 1):
-            o[i, j, k] = (c0 * u[i, j, k] + a2 * (u[i, j, k - 1] + u[i, j, k + 1])
-                          + a0 * (u[im, j, k] + u[iq, j, k]) + a1 * (u[i, jm, k] + u[i, jq, k]))
+        if a0 != 0.0:
+            for k in range(1, n2 - 1):
+                o[i, j, k] = (c0 * u[i, j, k] + a2 * (u[i, j, k - 1] + u[i, j, k + 1])
+                              + a0 * (u[im, j, k] + u[iq, j, k]) + a1 * (u[i, jm, k] + u[i, jq, k]))
+        else:                                          # 1D/2D: no axis-0 neighbours to load
+            for k in range(1, n2 - 1):
+                o[i, j, k] = (c0 * u[i, j, k] + a2 * (u[i, j, k - 1] + u[i, j, k + 1])
+                              + a1 * (u[i, jm, k] + u[i, jq, k]))
         for k in (0, n2 - 1):
             uc = u[i, j, k]
             left = u[i, j, k - 1] if k > 0 else (u[i, j, n2 - 1] if ip[8] == 0 else p[8] * uc + p[ip[14] + i * n1 + j])
@@ -277,9 +282,14 @@ def _laplace_rows(u, o, p, ip, c0, a0, a1, a2):
         jq = _nb_index(j + 1, n1, ip[7]) if a1 != 0.0 else j
         if im < 0 or iq < 0 or jm < 0 or jq < 0:
             continue                                  # a wall row: done by _laplace_walls
-        for k in range(1, n2 - 1):
-            o[i, j, k] = (c0 * u[i, j, k] + a2 * (u[i, j, k - 1] + u[i, j, k + 1])
-                          + a0 * (u[im, j, k] + u[iq, j, k]) + a1 * (u[i, jm, k] + u[i, jq, k]))
+        if a0 != 0.0:
+            for k in range(1, n2 - 1):
+                o[i, j, k] = (c0 * u[i, j, k] + a2 * (u[i, j, k - 1] + u[i, j, k + 1])
+                              + a0 * (u[im, j, k] + u[iq, j, k]) + a1 * (u[i, jm, k] + u[i, jq, k]))
+        else:                                          # 1D/2D: no axis-0 neighbours to load
+            for k in range(1, n2 - 1):
+                o[i, j, k] = (c0 * u[i, j, k] + a2 * (u[i, j, k - 1] + u[i, j, k + 1])
+                              + a1 * (u[i, jm, k] + u[i, jq, k]))
         for k in (0, n2 - 1):
             uc = u[i, j, k]
             left = u[i, j, k - 1] if k > 0 else (u[i, j, n2 - 1] if ip[8] == 0 else p[8] * uc + p[ip[14] + i * n1 + j])
