@@ -128,6 +128,17 @@ class RunFile:
         self.close()
 
 
+def decode_attrs(attrs) -> dict:
+    """HDF5 attributes with the JSON-encoded ones (objects, lists) decoded."""
+    out = {}
+    for k, v in attrs.items():
+        try:
+            out[k] = json.loads(v) if isinstance(v, str) and v[:1] in "[{" else v
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
 def read_run(path) -> dict:
     """Everything in a run file: ``{"t": ..., "coords": [...], "fields": {name: array}, "attrs": {...}}``."""
     import h5py
@@ -136,12 +147,7 @@ def read_run(path) -> dict:
     if not os.path.exists(path):
         raise InputError(f"run file {path!r} does not exist.")
     with h5py.File(path, "r") as h5:
-        attrs = {}
-        for k, v in h5.attrs.items():
-            try:
-                attrs[k] = json.loads(v) if isinstance(v, str) and v[:1] in "[{" else v
-            except json.JSONDecodeError:
-                attrs[k] = v
+        attrs = decode_attrs(h5.attrs)
         coords = [h5[a][()] for a in AXES if a in h5]
         fields = {k: h5[k][()] for k in h5.keys() if k not in ("t",) + tuple(AXES)}
         return {"t": h5["t"][()], "coords": coords, "fields": fields, "attrs": attrs}

@@ -285,20 +285,14 @@ def _check_resume(path, stored, mine: dict) -> None:
 
 def _stored_run(path) -> dict:
     """The attributes of an existing run file, JSON decoded."""
-    import json
-
     import h5py
 
     from simdiff.errors import CheckpointError
+    from simdiff.io.hdf5 import decode_attrs
 
     try:
         with h5py.File(path, "r") as h5:
-            out = {}
-            for k, v in h5.attrs.items():
-                try:
-                    out[k] = json.loads(v) if isinstance(v, str) and v[:1] in "[{" else v
-                except json.JSONDecodeError:
-                    out[k] = v
+            out = decode_attrs(h5.attrs)
     except OSError as err:
         raise CheckpointError(f"cannot resume from {os.fspath(path)!r}: {err}. Delete it or write to another file.") from None
     for key in ("dt", "frames"):
