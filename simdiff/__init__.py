@@ -31,7 +31,7 @@ __all__ = [
     "__version__",
 ]
 
-_LAZY_SUBMODULES = {"core", "errors", "pde", "io"}
+_LAZY_SUBMODULES = {"core", "errors", "pde", "io", "particles", "viz"}
 
 
 def __getattr__(name: str):
