@@ -12,7 +12,7 @@ Submodules load on first use (``simdiff.particles.fbm`` etc. are re-exported laz
 import importlib
 
 _LAZY = {
-    "overdamped": "langevin", "harmonic": "langevin", "double_well": "langevin", "washboard": "langevin",
+    "overdamped": "langevin", "underdamped": "langevin", "UnderdampedSDE": "langevin", "harmonic": "langevin", "double_well": "langevin", "washboard": "langevin",
     "fbm": "anomalous", "sbm": "anomalous", "ctrw": "anomalous", "levy_flight": "anomalous",
     "levy_walk": "anomalous", "attm": "anomalous",
     "msd": "analysis", "tamsd": "analysis", "fit_exponent": "analysis", "eb_parameter": "analysis",

@@ -72,3 +72,26 @@ def test_bad_input(kw, name):
         overdamped(**args)
     with pytest.raises(InputError, match="k="):
         harmonic(k=-1.0)
+
+
+def test_baoab_harmonic_configuration_is_exact():
+    """BAOAB samples x exactly for a harmonic force at any stable step: Var x = kT / k."""
+    from simdiff.particles.langevin import underdamped
+
+    k, n = 2.0, 50_000
+    tr = underdamped(n, t_end=20.0, dt=0.2, gamma=1.0, kT=1.0, force=lambda x: -k * x, x0=1.0, seed=0, save_at=2)
+    assert tr.stats.method == "baoab"
+    v = tr.x[-1, :, 0].var(ddof=1)
+    assert abs(v - 1.0 / k) < 4 * np.sqrt(2 / (n - 1)) / k, v
+
+
+def test_baoab_free_particle_msd_crosses_from_ballistic_to_diffusive():
+    """Free particle with Maxwellian velocities: <x^2> = 2 kT/(m gamma^2) (gamma t - 1 + e^{-gamma t})."""
+    from simdiff.particles.langevin import underdamped
+
+    gamma, kT, n = 2.0, 1.0, 40_000
+    tr = underdamped(n, t_end=5.0, dt=0.01, gamma=gamma, kT=kT, seed=1, save_at=[0.0, 0.1, 1.0, 5.0])
+    for t, x in zip(tr.t[1:], tr.x[1:]):
+        exact = 2 * kT / gamma ** 2 * (gamma * t - 1 + np.exp(-gamma * t))
+        m2 = (x[:, 0] ** 2).mean()
+        assert abs(m2 - exact) < 4 * np.sqrt(2 / n) * exact + 1e-3 * exact, (t, m2, exact)
