@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("simdiff_cli.demo:demo", "Run OU and GBM ensembles and check them against theory."),
     "methods": ("simdiff_cli.methods:methods", "List the integrators, their orders and noise kinds."),
     "pde": ("simdiff_cli.pde:pde", "Diffusion and reaction-diffusion on grids."),
-    "particles": ("simdiff_cli.particles:particles", "Langevin ensembles, anomalous diffusion (to come)."),
+    "particles": ("simdiff_cli.particles:particles", "Langevin ensembles, anomalous diffusion, MSD analysis."),
     "train": ("simdiff_cli.generative:train", "Train score-based diffusion models; torch (to come)."),
     "generate": ("simdiff_cli.generative:generate", "Sample trained diffusion models; torch (to come)."),
 }

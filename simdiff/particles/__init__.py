@@ -1,11 +1,12 @@
-"""Stochastic and anomalous diffusion one particle at a time (in progress).
+"""Stochastic and anomalous diffusion one particle at a time.
 
 - :mod:`simdiff.particles.langevin`: overdamped Langevin dynamics in potentials, with reflecting
   walls and absorbing levels (first-passage times), compiled through ``simdiff.solve``;
 - :mod:`simdiff.particles.anomalous`: fractional Brownian motion, scaled Brownian motion,
   continuous-time random walks, Lévy flights and walks, annealed transient time motion;
 - :mod:`simdiff.particles.analysis`: ensemble and time-averaged MSD, anomalous exponent fits,
-  ergodicity breaking, velocity autocorrelation, van Hove histograms, first passage.
+  ergodicity breaking, velocity autocorrelation, van Hove histograms, first passage;
+- :mod:`simdiff.particles.io`: trajectory files (HDF5 written atomically; HDF5, .npy and CSV read).
 
 Submodules load on first use (``simdiff.particles.fbm`` etc. are re-exported lazily).
 """
