@@ -180,7 +180,7 @@ def overdamped(n: int, *, dim: int = 1, t_end: float, dt: float, D: float | None
                kT: float = 1.0, gamma: float = 1.0, potential: Potential | None = None,
                x0: Any = 0.0, box: Sequence[tuple[float, float]] | tuple[float, float] | None = None,
                absorb: Sequence[tuple[int, float, int]] = (), save_at: int | Sequence[float] | None = None,
-               seed: Any = None, progress: bool = False) -> Trajectories:
+               seed: Any = None, progress: bool = False, driver: Any = None) -> Trajectories:
     r"""Brownian dynamics of ``n`` independent particles, Euler–Maruyama on the compiled path.
 
     Parameters
@@ -198,6 +198,9 @@ def overdamped(n: int, *, dim: int = 1, t_end: float, dt: float, D: float | None
         (side = +1) or ``<= level`` (side = -1); its first-passage time is recorded.
     save_at
         Frames to keep (an int, or times); default the start and the end.
+    driver
+        The driving noise: Brownian (default), or e.g. ``simdiff.FractionalGaussian(hurst)`` for
+        fBM-driven (fractional) Langevin dynamics; ``sqrt(2 D)`` multiplies its increments.
     """
     n, dim = int(n), int(dim)
     if n < 1:
@@ -250,7 +253,8 @@ def overdamped(n: int, *, dim: int = 1, t_end: float, dt: float, D: float | None
         post = Kernel(walls_kernel, p=wp or [0.0], ip=ip)
         drift = Kernel(fn, p=p, ip=ip, pointwise=False)
         noise = Kernel(noise_amplitude, p=[math.sqrt(2.0 * D)], ip=ip, pointwise=False)
-    problem = SDE(drift, noise, noise="diagonal", post_step=post)
+    extra = {} if driver is None else {"driver": driver}
+    problem = SDE(drift, noise, noise="diagonal", post_step=post, **extra)
     sol = solve(problem, y0, (0.0, float(t_end)), dt=float(dt), method="euler_maruyama", save_at=save_at,
                 seed=seed, progress=progress)
     x = sol.y[:, :, :dim]

@@ -95,3 +95,22 @@ def test_baoab_free_particle_msd_crosses_from_ballistic_to_diffusive():
         exact = 2 * kT / gamma ** 2 * (gamma * t - 1 + np.exp(-gamma * t))
         m2 = (x[:, 0] ** 2).mean()
         assert abs(m2 - exact) < 4 * np.sqrt(2 / n) * exact + 1e-3 * exact, (t, m2, exact)
+
+
+@pytest.mark.parametrize("hurst", [0.3, 0.7])
+def test_fractional_gaussian_driver_gives_fbm_and_fractional_ou(hurst):
+    """Free particles driven by fGn are fBM: MSD = 2 D t^(2H) (exact increments, any dt)."""
+    import simdiff
+
+    n, D, dt = 4000, 0.5, 0.01
+    tr = overdamped(n, t_end=2.0, dt=dt, D=D, seed=5, save_at=[0.0, 0.5, 2.0],
+                    driver=simdiff.FractionalGaussian(hurst))
+    assert tr.stats.path == "compiled"
+    for t, x in zip(tr.t[1:], tr.x[1:]):
+        m2 = (x[:, 0] ** 2).mean()
+        exact = 2 * D * t ** (2 * hurst)
+        assert abs(m2 - exact) < 4 * np.sqrt(2 / n) * exact, (t, m2, exact)
+    # in a harmonic trap the same noise gives a stationary (fractional OU) spread below the free one
+    trap = overdamped(n, t_end=2.0, dt=dt, D=D, potential=harmonic(k=5.0), seed=5,
+                      driver=simdiff.FractionalGaussian(hurst))
+    assert 0 < trap.x[-1, :, 0].var() < 2 * D * 2.0 ** (2 * hurst)
