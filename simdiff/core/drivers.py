@@ -175,20 +175,36 @@ def fgn_spectrum(n: int, hurst: float) -> np.ndarray:
     return np.clip(lam, 0.0, None)
 
 
-def sample_fgn(rng: np.random.Generator, n: int, hurst: float, batch: int) -> np.ndarray:
-    """``batch`` independent unit-step fGn paths of length ``n``, shape ``(n, batch)``.
+def sample_fgn(rng: np.random.Generator, n: int, hurst: float, batch: int, block: int = 512,
+               paths_first: bool = False) -> np.ndarray:
+    """``batch`` independent unit-step fGn paths of length ``n``, shape ``(n, batch)`` (time first,
+    as drivers hand out increments), or ``(batch, n)`` with ``paths_first``.
 
     Davies–Harte: with the 2n-circulant's eigenvalues lam, ``fft(sqrt(lam / 2n) * (Z1 + i Z2))``
-    has real and imaginary parts that are two independent exact samples; both are used.
+    has real and imaginary parts that are two independent exact samples; both are used. Paths
+    are made ``2 * block`` at a time in one reused buffer (normals drawn as complex pairs, the FFT
+    along the contiguous axis, in place), so memory stays at a few MB whatever ``batch`` is.
     """
-    if n == 0:
-        return np.zeros((0, batch))
+    import scipy.fft
+
+    out = np.empty((batch, n) if paths_first else (n, batch))
+    if n == 0 or batch == 0:
+        return out
     m = 2 * n
-    sq = np.sqrt(fgn_spectrum(n, hurst) / m)[:, None]
-    half = (batch + 1) // 2
-    z = rng.standard_normal((m, half)) + 1j * rng.standard_normal((m, half))
-    w = np.fft.fft(sq * z, axis=0)[:n]
-    return np.concatenate([w.real, w.imag], axis=1)[:, :batch]
+    sq = np.sqrt(fgn_spectrum(n, hurst) / m)
+    for b0 in range(0, batch, 2 * block):
+        k = min(2 * block, batch - b0)
+        half = (k + 1) // 2
+        z = rng.standard_normal((half, 2 * m)).view(np.complex128)      # (half, m) complex
+        z *= sq
+        w = scipy.fft.fft(z, axis=1, overwrite_x=True)
+        if paths_first:
+            out[b0:b0 + half] = w.real[:, :n]
+            out[b0 + half:b0 + k] = w.imag[:k - half, :n]
+        else:
+            out[:, b0:b0 + half] = w.real[:, :n].T
+            out[:, b0 + half:b0 + k] = w.imag[:k - half, :n].T
+    return out
 
 
 @dataclass(frozen=True)

@@ -129,11 +129,12 @@ def fbm(n: int, T: int, hurst: float, dt: float = 1.0, D: float = 1.0, seed=None
     D = _positive("D", D, "generalised diffusivity, MSD = 2 D t^(2H)")
     dim = _integer("dim", dim, 1, "dim >= 1 (independent components)")
     rng = _rng(seed)
-    w = sample_fgn(rng, T - 1, hurst, n * dim)                  # (T-1, n*dim), unit step
+    w = sample_fgn(rng, T - 1, hurst, n * dim, paths_first=True)   # (n*dim, T-1), unit step
     w *= math.sqrt(2.0 * D) * dt ** hurst
-    inc = w.T.reshape(n, dim, T - 1).transpose(0, 2, 1)          # (n, T-1, dim)
-    path = _prepend_zero(inc)
-    return path[..., 0] if dim == 1 else path
+    if dim == 1:
+        return _prepend_zero(w)                                    # (n, T), no transposes
+    inc = w.reshape(n, dim, T - 1).transpose(0, 2, 1)              # (n, T-1, dim)
+    return _prepend_zero(inc)
 
 
 def sbm(n: int, T: int, alpha: float, dt: float = 1.0, K: float = 1.0, seed=None) -> np.ndarray:
