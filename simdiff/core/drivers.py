@@ -192,10 +192,12 @@ def sample_fgn(rng: np.random.Generator, n: int, hurst: float, batch: int, block
         return out
     m = 2 * n
     sq = np.sqrt(fgn_spectrum(n, hurst) / m)
+    buf = np.empty((min(block, (batch + 1) // 2), 2 * m))          # reused: no fresh pages per block
     for b0 in range(0, batch, 2 * block):
         k = min(2 * block, batch - b0)
         half = (k + 1) // 2
-        z = rng.standard_normal((half, 2 * m)).view(np.complex128)      # (half, m) complex
+        rng.standard_normal(out=buf[:half])
+        z = buf[:half].view(np.complex128)                            # (half, m) complex
         z *= sq
         w = scipy.fft.fft(z, axis=1, overwrite_x=True)
         if paths_first:
