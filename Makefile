@@ -31,9 +31,11 @@ bench: $(STAMP)
 	# simdiff with a copy, and torchsde's own dependencies (torch, scipy, numpy) are already here.
 	$(PY) -m pip install -q --no-deps 'torchsde>=0.2.6' trampoline || true
 	$(PY) -m pip install -q --no-deps py-pde sympy mpmath || true
+	$(PY) -m pip install -q --no-deps fbm stochastic andi-datasets || true
 	$(PY) benchmarks/bench_sde.py
 	$(PY) benchmarks/bench_pde.py
 	$(PY) benchmarks/bench_rd.py
+	$(PY) benchmarks/bench_particles.py
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache
