@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Iterator
 
+import numba as nb
 import numpy as np
 
 from simdiff.core.drivers import sample_fgn, sample_stable
@@ -214,29 +215,50 @@ def _grid_index(times: np.ndarray, dt: float) -> np.ndarray:
     return np.ceil(times / dt).astype(np.int64)
 
 
+@nb.njit(cache=True)
+def _scatter_add(out, idx, w):
+    """out[idx[e]] += w[e] (a compiled np.add.at, without bincount's full-size temporary)."""
+    for e in range(idx.size):
+        out[idx[e]] += w[e]
+
+
 class _GridSum:
     r"""Accumulates :math:`F_i(t_k) = \sum_{\text{events } e \text{ of } i,\ s_e \le t_k} w_e`
     (``step``) and :math:`G_i(t_k) = \sum_{s_e \le t_k} w_e (t_k - s_e)` (``ramp``) on the grid."""
 
     def __init__(self, n: int, T: int, dt: float):
         self.n, self.T, self.dt = n, T, dt
-        self.a = np.zeros(n * T)   # sum of w at first grid index
-        self.b = np.zeros(n * T)   # sum of w * s at first grid index
+        # events are collected and binned once at the end: one pass over the (n, T) grid
+        # instead of one full-size bincount per chunk of events
+        self._idx: list[np.ndarray] = []
+        self._w: list[np.ndarray] = []
+        self._ws: list[np.ndarray] = []
+        self._step = None
 
     def add(self, rows, times, weights, ramp: bool):
         k = _grid_index(times, self.dt)
         ok = k < self.T
-        flat = rows[ok] * self.T + k[ok]
-        self.a += np.bincount(flat, weights=weights[ok], minlength=self.n * self.T)
-        if ramp:
-            self.b += np.bincount(flat, weights=weights[ok] * times[ok], minlength=self.n * self.T)
+        self._idx.append(rows[ok] * self.T + k[ok])
+        self._w.append(weights[ok])
+        self._ws.append(weights[ok] * times[ok] if ramp else np.zeros(int(ok.sum())))
+        self._step = None
+
+    def _binned(self, parts) -> np.ndarray:
+        out = np.zeros(self.n * self.T)
+        for idx, w in zip(self._idx, parts):
+            _scatter_add(out, idx, w)
+        return out.reshape(self.n, self.T)
 
     def step(self) -> np.ndarray:
-        return np.cumsum(self.a.reshape(self.n, self.T), axis=1)
+        if self._step is None:
+            a = self._binned(self._w)
+            self._step = np.cumsum(a, axis=1, out=a)
+        return self._step
 
     def ramp(self) -> np.ndarray:
         t = self.dt * np.arange(self.T)
-        return t * self.step() - np.cumsum(self.b.reshape(self.n, self.T), axis=1)
+        b = self._binned(self._ws)
+        return t * self.step() - np.cumsum(b, axis=1, out=b)
 
 
 # ----------------------------------------------------------------------------------------------
