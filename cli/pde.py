@@ -503,15 +503,6 @@ def _check_resume(out: str, grid, model) -> float | None:
     return float(t[1] - t[0]) if len(t) == 2 and t[1] > t[0] else None
 
 
-def _record(out: str, config: dict, boundaries: dict) -> None:
-    """The resolved configuration and boundary conditions, as run-file attributes."""
-    import h5py
-
-    with h5py.File(out, "a") as h5:
-        h5.attrs["config"] = json.dumps(config)
-        h5.attrs["bc"] = json.dumps(boundaries)
-
-
 def _read_frames(out: str, field: str, n: int):
     """Times and ``n`` frames (evenly spread, first and last included) of a run file."""
     import h5py
@@ -579,23 +570,25 @@ def execute(ctx: click.Context, opts: dict, grid, model, u0, *, mask, boundaries
             raise CommandError("--movie-format mp4 needs ffmpeg, which is not installed (not on PATH); install "
                                "ffmpeg or use --movie-format gif.")
 
+    # the resolved configuration goes into the run file as it is created (simulate also records
+    # the method, dt, grid, model and boundary conditions itself)
+    record = {"command": f"simdiff {ctx.command_path.split(' ', 1)[-1]}", "dim": grid.ndim, "shape": list(grid.shape),
+              "extent": list(grid.lengths), "bc": boundaries, **(config or {})}
+    record.update({k: v for k, v in opts.items() if k not in record and k not in ("shape", "extent", "bc", "dim")})
+    record = json.loads(json.dumps(record, default=str))
+
     try:
         with warnings.catch_warnings():         # a run that goes non-finite ends in one error line, not in
             warnings.simplefilter("ignore", RuntimeWarning)      # numpy's warnings on the way there
             run = simulate(model, grid, u0, opts["t_end"], dt=opts["dt"],
                            method=(method or opts["method"]).replace("-", "_"), **saving, out=out,
                            resume=opts["resume"], progress=opts["progress"], mask=mask, seed=opts["seed"],
-                           noise=noise)
+                           noise=noise, attrs={"config": record})
     except KeyboardInterrupt:
         click.echo(f"\nInterrupted: the frames finished so far are in {out}; add --resume to continue.", err=True)
         ctx.exit(130)
 
     shape = list(grid.shape)
-    record = {"command": f"simdiff {ctx.command_path.split(' ', 1)[-1]}", "dim": grid.ndim, "shape": shape,
-              "extent": list(grid.lengths), "bc": boundaries, "resolved_method": run.method,
-              "resolved_dt": run.dt, **(config or {})}
-    record.update({k: v for k, v in opts.items() if k not in record and k not in ("shape", "extent", "bc", "dim")})
-    _record(out, json.loads(json.dumps(record, default=str)), _bc_dict(grid, model))
     click.echo(run.summary())
     written = [(out, "run file")] + _figures(out, grid, mask, opts, fields or list(getattr(model, "species", ("c",))),
                                              title=title, heading=f"{title}, {'x'.join(map(str, shape))} grid, "
@@ -625,12 +618,6 @@ def _figures(out: str, grid, mask, opts: dict, fields: list[str], *, title: str,
                             title=title, label=name)
             written.append((movie, f"{len(t)} frames at {opts['fps']} fps"))
     return written
-
-
-def _bc_dict(grid, model) -> dict:
-    from simdiff.pde import Boundaries
-
-    return Boundaries(grid, model.bc).to_dict()
 
 
 # ---- models -------------------------------------------------------------------------------------

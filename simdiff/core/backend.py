@@ -5,7 +5,6 @@ torch tensors. Deciding which backend an array belongs to never imports torch.
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -139,7 +138,3 @@ def ops_for(y: Any):
             _TORCH = TorchOps()
         return _TORCH
     return _NUMPY
-
-
-def sqrt_abs(h: float) -> float:
-    return math.sqrt(abs(h))

@@ -299,17 +299,6 @@ class UnderdampedSDE(SDE):
         return self._force(x)
 
 
-class BAOAB:
-    r"""BAOAB splitting for underdamped Langevin dynamics (Leimkuhler & Matthews 2013):
-
-    B: :math:`v \mathrel{+}= \tfrac h2 F(x)/m`; A: :math:`x \mathrel{+}= \tfrac h2 v`;
-    O: :math:`v \leftarrow e^{-\gamma h} v + \sqrt{(k_BT/m)(1 - e^{-2\gamma h})}\,\xi`; A; B.
-
-    Its configurational sampling is exact for harmonic forces at any stable step, and second order
-    in general. One force evaluation per step (the last B's force is reused by the next step).
-    """
-
-
 def _make_baoab():
     from simdiff.core.methods import register
     from simdiff.core.methods.base import Method
@@ -321,8 +310,16 @@ def _make_baoab():
         weak_order = 2.0
         noise = frozenset({"diagonal"})
         calculus = frozenset({"ito", "stratonovich"})
+        r"""BAOAB splitting for underdamped Langevin dynamics (Leimkuhler & Matthews 2013):
+
+        B: :math:`v \mathrel{+}= \tfrac h2 F(x)/m`; A: :math:`x \mathrel{+}= \tfrac h2 v`;
+        O: :math:`v \leftarrow e^{-\gamma h} v + \sqrt{(k_BT/m)(1 - e^{-2\gamma h})}\,\xi`; A; B.
+
+        Its configurational sampling is exact for harmonic forces at any stable step, and second
+        order in general. One force evaluation per step (the last B's force is reused next step).
+        """
+
         description = "BAOAB splitting (underdamped Langevin)"
-        __doc__ = BAOAB.__doc__
 
         def linear_problem(self, linear):
             return None

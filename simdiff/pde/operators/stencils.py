@@ -6,7 +6,7 @@ one for the common case (constant D, no mask, 2nd order): it walks the grid row 
 last axis, so the inner loop has no branches and vectorises; boundary cells are peeled off.
 Both write ``out = div(D grad u) + source - decay * u``; :mod:`.reference` has the same maths in numpy.
 
-Layout of the parameter arrays (built by :func:`pack`), with the grid padded to three kernel
+Layout of the parameter arrays (built by :class:`~simdiff.pde.operators.packing.Packed`), with the grid padded to three kernel
 axes (a 2D grid of shape (n, m) runs as (1, n, m)); side ``s = 2 * axis + (0 low | 1 high)``:
 
 ip: [0] ndim, [1:4] shape, [4:10] side kind (0 periodic, 1 ghost rule, 2 inactive axis),
@@ -26,8 +26,6 @@ import numpy as np
 
 from simdiff.core.kernels import KERNEL_SIG
 
-HDR_I = 38
-HDR_P = 13
 
 
 @nb.njit(cache=True)
