@@ -423,20 +423,21 @@ def _expect(p, token):
     return False
 
 
-def run_workers(a, log):
+def run_workers(a, log, script: str = __file__, threads_list=(1, 2), note: str = ""):
     """Start one worker per thread count (each sets up and compiles in turn), then alternate their
-    timed rounds: 1 thread, 2 threads, 1 thread, ..."""
+    timed rounds (1 thread, 2 threads, 1 thread, ...): a slow spell of the shared machine hits
+    every row and thread count alike. ``script`` is the benchmark whose ``--worker-out`` mode runs."""
     workers = {}
     try:
-        for threads in (1, 2):
+        for threads in threads_list:
             env = dict(os.environ)
             for v in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
                 env[v] = str(threads)
-            fd, path = tempfile.mkstemp(suffix=".json", prefix="bench_pde_worker_")
+            fd, path = tempfile.mkstemp(suffix=".json", prefix=f"{Path(script).stem}_worker_")
             os.close(fd)
-            cmd = [sys.executable, __file__, "--worker-out", path, "--repeats", str(a.repeats)]
+            cmd = [sys.executable, script, "--worker-out", path, "--repeats", str(a.repeats)]
             cmd += ["--quick"] * a.quick + ["--no-pypde"] * a.no_pypde
-            log(f"per-step worker, {threads} thread(s): setting up ...")
+            log(f"per-step worker, {threads} thread(s): setting up{note} ...")
             p = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             workers[threads] = (p, path)
             if not _expect(p, "READY"):

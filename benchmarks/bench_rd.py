@@ -76,7 +76,8 @@ import numpy as np
 import simdiff
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pde import Case, _expect, _version, caches, cli_command, cpu_model, fmt_ms, loadavg  # noqa: E402
+from bench_pde import run_workers as _run_workers  # noqa: E402
+from bench_pde import Case, _version, caches, cli_command, cpu_model, fmt_ms, loadavg  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PRESET = "spots"
@@ -431,45 +432,7 @@ def worker(a):
 
 
 def run_workers(a, log):
-    """One worker per thread count (each sets up and compiles in turn), then their timed rounds
-    alternate: a slow spell of the shared machine hits every row and thread count alike."""
-    workers = {}
-    try:
-        for threads in a.threads:
-            env = dict(os.environ)
-            for v in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-                env[v] = str(threads)
-            fd, path = tempfile.mkstemp(suffix=".json", prefix="bench_rd_worker_")
-            os.close(fd)
-            cmd = [sys.executable, __file__, "--worker-out", path, "--repeats", str(a.repeats)]
-            cmd += ["--quick"] * a.quick + ["--no-pypde"] * a.no_pypde
-            log(f"per-step worker, {threads} thread(s): setting up (py-pde compiles ~40 s) ...")
-            p = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            workers[threads] = (p, path)
-            if not _expect(p, "READY"):
-                raise SystemExit(f"worker with {threads} thread(s) failed during setup (exit {p.wait()})")
-        for rnd in range(a.repeats):
-            for threads, (p, _) in workers.items():
-                p.stdin.write("round\n")
-                p.stdin.flush()
-                if not _expect(p, "DONE"):
-                    raise SystemExit(f"worker with {threads} thread(s) failed in round {rnd + 1} (exit {p.wait()})")
-            log(f"  round {rnd + 1}/{a.repeats} done (load average {loadavg()})")
-        per = {}
-        for threads, (p, path) in workers.items():
-            p.stdin.write("finish\n")
-            p.stdin.close()
-            if p.wait() != 0:
-                raise SystemExit(f"worker with {threads} thread(s) failed (exit {p.returncode})")
-            per[threads] = json.loads(Path(path).read_text())
-        return per
-    finally:
-        for p, path in workers.values():
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-            if os.path.exists(path):
-                os.unlink(path)
+    return _run_workers(a, log, script=__file__, threads_list=a.threads, note=" (py-pde compiles ~40 s)")
 
 
 # ----------------------------------------------------------------------------------------------
