@@ -56,6 +56,11 @@ class Evaluator:
             v = v + self._lin.apply(t, y, self.ops)
         return v
 
+    def denoise(self, t, y):
+        """The data prediction of a diffusion problem's denoiser (one network evaluation)."""
+        self.nfe += 1
+        return self.problem.denoiser.x0(t, y)
+
     def g(self, t, y):
         if self._gconst is not None:
             return self._gconst

@@ -1,0 +1,1 @@
+"""Networks for generative diffusion: MLP for vector data, UNet for images."""
