@@ -118,13 +118,16 @@ def _trial(name, fn, t0, y0):
 
 def _check_problem(problem, y0, t0):
     # compiled kernels work on flat arrays of the size their parameters describe: a trial call
-    # proves nothing more and costs a full evaluation, so only Python functions get one
+    # proves nothing more and costs a full evaluation, so only Python functions get one. Diffusion
+    # problems (with a denoiser) check the network's output on its first call instead: a trial
+    # would cost a network evaluation beyond the sampler's budget
+    own = getattr(problem, "denoiser", None) is not None
     if problem.kind == "ode":
-        if not isinstance(problem.rhs, Kernel):
+        if not isinstance(problem.rhs, Kernel) and not own:
             v = _trial("rhs", problem.rhs, t0, y0)
             _check_output("rhs", problem.rhs, v, y0, y0.shape, "dy/dt")
     else:
-        if not isinstance(problem.drift, Kernel):
+        if not isinstance(problem.drift, Kernel) and not own:
             v = _trial("drift", problem.drift, t0, y0)
             _check_output("drift", problem.drift, v, y0, y0.shape, "the drift")
         if problem.constant_diffusion:

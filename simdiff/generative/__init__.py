@@ -14,15 +14,18 @@ True
 from __future__ import annotations
 
 from simdiff.generative.denoiser import Denoiser
+from simdiff.generative.likelihood import log_likelihood
 from simdiff.generative.mixture import ExactMixtureModel, GaussianMixture, gaussian_w2, mode_w2
 from simdiff.generative.parameterization import PREDICTIONS, convert, from_x0, to_x0
 from simdiff.generative.problems import FlowODE, ReverseSDE
 from simdiff.generative.samplers import SAMPLERS, sample, sampler_grid, samplers
 from simdiff.generative.sde import DDPMChain, DiffusionSDE, SubVPSDE, VESDE, VPSDE, sde_from_dict
+from simdiff.generative.toy import TOY_DATASETS, eight_gaussians_mixture, train_toy
 
 __all__ = [
     "VPSDE", "SubVPSDE", "VESDE", "DDPMChain", "DiffusionSDE", "sde_from_dict",
     "PREDICTIONS", "convert", "to_x0", "from_x0", "Denoiser", "FlowODE", "ReverseSDE",
     "sample", "samplers", "sampler_grid", "SAMPLERS",
     "GaussianMixture", "ExactMixtureModel", "mode_w2", "gaussian_w2",
+    "log_likelihood", "train_toy", "TOY_DATASETS", "eight_gaussians_mixture",
 ]

@@ -85,7 +85,7 @@ class Denoiser:
                                  f"a null label); {type(model).__name__} is unconditional. Drop guidance=.")
             if label is None:
                 raise InputError("guidance= needs label= (the class to guide towards).")
-        if label is not None and not cond:
+        if label is not None and not cond and classifier is None:
             raise InputError(f"label= was given but {type(model).__name__} is unconditional (no model.conditional); "
                              f"drop label=, or use a class-conditional model.")
         if classifier is not None:
@@ -94,6 +94,7 @@ class Denoiser:
             if label is None:
                 raise InputError("classifier= needs label= (the class whose log-probability to follow).")
         self.label, self.guidance = label, guidance
+        self._model_label = label if cond else None        # with classifier guidance only: the classifier's
         self.classifier, self.classifier_scale = classifier, float(classifier_scale)
         self._checked = False
 
@@ -106,13 +107,13 @@ class Denoiser:
         if not isinstance(x, torch.Tensor):
             raise InputTypeError("the state must be a torch tensor of shape (batch, ...).")
         tv = self._tvec(t, x)
-        if self.label is None:
+        if self._model_label is None:
             out = self.model(x, tv)
         elif self.guidance is None or self.guidance == 1.0:
-            out = self.model(x, tv, label=_labels(self.label, x.shape[0], x.device))
+            out = self.model(x, tv, label=_labels(self._model_label, x.shape[0], x.device))
         else:
             b = x.shape[0]
-            lab = _labels(self.label, b, x.device)
+            lab = _labels(self._model_label, b, x.device)
             null = torch.full_like(lab, int(getattr(self.model, "null_label", -1)))
             both = self.model(torch.cat([x, x]), torch.cat([tv, tv]), label=torch.cat([lab, null]))
             self._check(both, torch.cat([x, x]))

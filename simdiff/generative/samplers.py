@@ -48,7 +48,7 @@ from simdiff.errors import InputError, InputTypeError, MethodMismatch
 from simdiff.generative.denoiser import Denoiser
 from simdiff.generative.sde import DiffusionSDE, Schedule, _generator, _steps
 
-__all__ = ["sample", "SAMPLERS", "samplers", "DDIM", "DDPM", "DPMSolverPP", "SDEDPMSolverPP2M",
+__all__ = ["sample", "SAMPLERS", "samplers", "DDIM", "DDPM", "DPMSolverPP", "SDEDPMSolverPP",
            "FlowHeun", "PredictorCorrector", "sampler_grid"]
 
 
@@ -164,12 +164,28 @@ class DPMSolverPP(_Sampler):
         return y1, ((m0, lam0),) + tuple(hist[: self.order - 2])
 
 
-class SDEDPMSolverPP2M(_Sampler):
-    """Stochastic DPM-Solver++(2M) (Lu et al. 2022, SDE variant; as in diffusers' ``sde-dpmsolver++``)."""
+class SDEDPMSolverPP(_Sampler):
+    r"""Stochastic DPM-Solver++ of multistep order 2 or 3 (Lu et al. 2022, SDE variant; the order-3
+    and ``eta`` forms as in k-diffusion's ``dpmpp_3m_sde``).
 
-    name = "sde_dpmpp_2m"
+    With :math:`h_\eta = (1+\eta)h` one step is
+    :math:`x_t = \frac{\sigma_t}{\sigma_s}e^{-\eta h}x_s + \alpha_t(1-e^{-h_\eta})D + \text{(multistep
+    corrections)} + \sigma_t\sqrt{1-e^{-2\eta h}}\,z`: for every :math:`\eta \in [0, 1]` it keeps
+    :math:`q(x_t|x_0)` exact when :math:`D = x_0`; ``eta=0`` is DPM-Solver++ on the flow ODE,
+    ``eta=1`` is the reverse SDE itself.
+    """
+
     kinds = frozenset({"sde"})
-    description = "stochastic DPM-Solver++(2M) on the reverse SDE"
+
+    def __init__(self, order: int = 2, eta: float = 1.0):
+        eta = float(eta)
+        if not 0.0 <= eta <= 1.0 or not math.isfinite(eta):
+            raise InputError(f"eta={eta:g} must be in [0, 1] (1: the reverse SDE, 0: the flow ODE).")
+        if order not in (2, 3):
+            raise InputError(f"order={order} must be 2 or 3.")
+        self.order, self.eta = order, eta
+        self.name = f"sde_dpmpp_{order}m"
+        self.description = f"stochastic DPM-Solver++({order}M) on the reverse SDE (eta= noise level)"
 
     def step(self, ev, t0, t1, y0, dw, state):
         a0, s0 = self._as(ev, t0)
@@ -179,13 +195,31 @@ class SDEDPMSolverPP2M(_Sampler):
             return a1 * m0, None
         lam0, lam1 = math.log(a0 / s0), math.log(a1 / s1)
         h = lam1 - lam0
-        e2 = -math.expm1(-2.0 * h)                   # 1 - e^{-2h}
-        y1 = (s1 / s0 * math.exp(-h)) * y0 + (a1 * e2) * m0 + (s1 * math.sqrt(e2)) * self._z(dw, t0, t1)
-        if state is not None:
-            m1, l1 = state
+        eta = self.eta
+        he = (1.0 + eta) * h
+        c = -math.expm1(-he)                           # 1 - e^{-h_eta}
+        y1 = (s1 / s0 * math.exp(-eta * h)) * y0 + (a1 * c) * m0
+        hist = state or ()
+        k = min(self.order - 1, len(hist))
+        if k == 1 and self.order == 2:                  # midpoint form (DPM-Solver++ 2M SDE)
+            m1, l1 = hist[0]
+            y1 = y1 + (0.5 * a1 * c * h / (lam0 - l1)) * (m0 - m1)
+        elif k >= 1:
+            phi2 = 1.0 - c / he
+            m1, l1 = hist[0]
             r0 = (lam0 - l1) / h
-            y1 = y1 + (0.5 * a1 * e2 / r0) * (m0 - m1)
-        return y1, (m0, lam0)
+            if k == 1:
+                y1 = y1 + (a1 * phi2 / r0) * (m0 - m1)
+            else:
+                m2, l2 = hist[1]
+                r1 = (l1 - l2) / h
+                d1_0, d1_1 = (m0 - m1) / r0, (m1 - m2) / r1
+                d1 = d1_0 + (r0 / (r0 + r1)) * (d1_0 - d1_1)
+                d2 = (d1_0 - d1_1) / (r0 + r1)
+                y1 = y1 + (a1 * phi2) * d1 - (a1 * (phi2 / he - 0.5)) * d2
+        if eta > 0.0:
+            y1 = y1 + (s1 * math.sqrt(-math.expm1(-2.0 * eta * h))) * self._z(dw, t0, t1)
+        return y1, ((m0, lam0),) + tuple(hist[: self.order - 2])
 
 
 class FlowHeun(_Sampler):
@@ -269,7 +303,7 @@ class PredictorCorrector(_Sampler):
         return y, j + 1
 
 
-for _m in (DDIM(), DDPM(), DPMSolverPP(2), DPMSolverPP(3), SDEDPMSolverPP2M(), FlowHeun(), PredictorCorrector()):
+for _m in (DDIM(), DDPM(), DPMSolverPP(2), DPMSolverPP(3), SDEDPMSolverPP(2), SDEDPMSolverPP(3), FlowHeun(), PredictorCorrector()):
     register(_m, replace=True)
 
 
@@ -278,15 +312,16 @@ for _m in (DDIM(), DDPM(), DPMSolverPP(2), DPMSolverPP(3), SDEDPMSolverPP2M(), F
 
 #: sampler name -> (problem "flow" | "reverse", default grid spacing, description)
 SAMPLERS: dict[str, tuple[str, str, str]] = {
-    "ddpm": ("reverse", "time", "DDPM ancestral (strided when steps < T)"),
-    "ddim": ("flow", "time", "DDIM; eta= adds noise (then on the reverse SDE)"),
-    "euler_maruyama": ("reverse", "time", "Euler-Maruyama on the reverse-time SDE"),
-    "pc": ("reverse", "time", "predictor-corrector with a Langevin corrector (snr=)"),
+    "ddpm": ("reverse", "quadratic", "DDPM ancestral (strided when steps < T)"),
+    "ddim": ("flow", "quadratic", "DDIM; eta= adds noise (then on the reverse SDE)"),
+    "euler_maruyama": ("reverse", "quadratic", "Euler-Maruyama on the reverse-time SDE"),
+    "pc": ("reverse", "quadratic", "predictor-corrector with a Langevin corrector (snr=)"),
     "heun": ("flow", "karras", "Heun on the probability-flow ODE (Karras et al.)"),
     "ode_adaptive": ("flow", "time", "adaptive Dormand-Prince on the flow ODE (rtol=, atol=; steps ignored)"),
     "dpmpp_2m": ("flow", "log_snr", "DPM-Solver++(2M)"),
     "dpmpp_3m": ("flow", "log_snr", "DPM-Solver++(3M)"),
-    "sde_dpmpp_2m": ("reverse", "log_snr", "stochastic DPM-Solver++(2M)"),
+    "sde_dpmpp_2m": ("reverse", "log_snr", "stochastic DPM-Solver++(2M); eta=0.5 by default (1: the reverse SDE)"),
+    "sde_dpmpp_3m": ("reverse", "log_snr", "stochastic DPM-Solver++(3M); eta=0.5 by default"),
 }
 ALIASES = {"dpm++2m": "dpmpp_2m", "dpm++3m": "dpmpp_3m", "sde-dpm++2m": "sde_dpmpp_2m", "dpm++2m-sde": "sde_dpmpp_2m",
            "em": "euler_maruyama", "reverse_sde": "euler_maruyama", "rk45": "ode_adaptive", "dopri5": "ode_adaptive",
@@ -358,7 +393,8 @@ def sample(model: Callable, sde: DiffusionSDE, shape, *, method: str = "dpmpp_2m
         Override the time grid (``"time"``, ``"quadratic"``, ``"log_snr"``, ``"karras"``) and its last
         nonzero time.
     eta
-        DDIM's noise (0 deterministic, 1 ancestral).
+        Noise level of ``ddim`` (default 0: deterministic; 1: ancestral) and of ``sde_dpmpp_2m``/``3m``
+        (default 0.5; 1 is the reverse SDE itself, as in diffusers' ``sde-dpmsolver++``).
     snr
         The predictor–corrector's signal-to-noise ratio.
     return_trajectory
@@ -389,9 +425,12 @@ def sample(model: Callable, sde: DiffusionSDE, shape, *, method: str = "dpmpp_2m
         eta = 0.0 if eta is None else eta
         m = DDIM(eta)
         problem = sde.reverse(den) if m.eta > 0 else sde.probability_flow(den)
+    elif name.startswith("sde_dpmpp"):
+        m = SDEDPMSolverPP(int(name[-2]), 0.5 if eta is None else eta)
+        problem = sde.reverse(den)
     else:
         if eta is not None:
-            raise InputError(f"eta= is DDIM's setting; method {name!r} does not take it.")
+            raise InputError(f"eta= is a setting of ddim and sde_dpmpp_2m/3m; method {name!r} does not take it.")
         problem = sde.reverse(den) if SAMPLERS[name][0] == "reverse" else sde.probability_flow(den)
         if name == "pc":
             m = PredictorCorrector(snr=snr, skip=m.skip)

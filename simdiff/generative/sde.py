@@ -419,7 +419,6 @@ class DDPMChain(DiffusionSDE):
         self._la = np.concatenate([[0.0], 0.5 * np.cumsum(np.log1p(-b))])   # log alpha at t = n/T
         self._t = np.arange(self.n_steps + 1) / self.n_steps
         self._la_t = torch.from_numpy(self._la)
-        self._lam = self._la[1:] - 0.5 * np.log(-np.expm1(2 * self._la[1:]))
 
     @classmethod
     def from_sde(cls, sde: VPSDE, steps: int) -> "DDPMChain":
@@ -452,9 +451,9 @@ class DDPMChain(DiffusionSDE):
         return (self._la[i] - self._la[i - 1]) * self.n_steps
 
     def t_of_log_snr(self, lam):
-        lam = np.asarray(lam, dtype=float)
-        # lambda decreases along the chain: interpolate on the reversed table (t in [1/T, 1])
-        return np.interp(-lam, -self._lam, self._t[1:])
+        # log alpha = -softplus(-2 lambda) / 2 exactly, and log alpha is piecewise linear in t
+        la = -0.5 * np.logaddexp(0.0, -2.0 * np.asarray(lam, dtype=float))
+        return np.interp(-la, -self._la, self._t)
 
     def sample_time(self, n, generator=None, device=None, dtype=torch.float32):
         k = torch.randint(1, self.n_steps + 1, (n,), generator=generator, device=device)
