@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from simdiff.errors import InputError, InputTypeError
+from simdiff.errors import InputError
 
 __all__ = ["GaussianMixture", "ExactMixtureModel", "mode_w2", "gaussian_w2"]
 

@@ -46,7 +46,7 @@ from simdiff.core.methods import register
 from simdiff.core.methods.base import Method
 from simdiff.errors import InputError, InputTypeError, MethodMismatch
 from simdiff.generative.denoiser import Denoiser
-from simdiff.generative.sde import DiffusionSDE, Schedule, _generator, _steps
+from simdiff.generative.sde import DiffusionSDE, Schedule, _steps
 
 __all__ = ["sample", "SAMPLERS", "samplers", "DDIM", "DDPM", "DPMSolverPP", "SDEDPMSolverPP",
            "FlowHeun", "PredictorCorrector", "sampler_grid"]
