@@ -32,10 +32,16 @@ bench: $(STAMP)
 	$(PY) -m pip install -q --no-deps 'torchsde>=0.2.6' trampoline || true
 	$(PY) -m pip install -q --no-deps py-pde sympy mpmath || true
 	$(PY) -m pip install -q --no-deps fbm stochastic andi-datasets || true
+	# diffusers (bench_samplers uses its schedulers) and what it imports at runtime, --no-deps like
+	# the others: huggingface-hub's declared extras (hf-xet, ...) are not needed, numpy stays as it is.
+	$(PY) -m pip install -q --no-deps diffusers safetensors 'huggingface-hub>=1.32' httpx2 httpcore2 h11 anyio \
+		sniffio idna certifi truststore pyyaml regex requests urllib3 charset-normalizer filelock \
+		importlib-metadata zipp pillow || true
 	$(PY) benchmarks/bench_sde.py
 	$(PY) benchmarks/bench_pde.py
 	$(PY) benchmarks/bench_rd.py
 	$(PY) benchmarks/bench_particles.py
+	$(PY) benchmarks/bench_samplers.py
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache

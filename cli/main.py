@@ -21,8 +21,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "methods": ("simdiff_cli.methods:methods", "List the integrators, their orders and noise kinds."),
     "pde": ("simdiff_cli.pde:pde", "Diffusion and reaction-diffusion on grids."),
     "particles": ("simdiff_cli.particles:particles", "Langevin ensembles, anomalous diffusion, MSD analysis."),
-    "train": ("simdiff_cli.generative:train", "Train score-based diffusion models; torch (to come)."),
-    "generate": ("simdiff_cli.generative:generate", "Sample trained diffusion models; torch (to come)."),
+    "train": ("simdiff_cli.generative:train", "Train a diffusion model on images (torch)."),
+    "generate": ("simdiff_cli.generative:generate", "Generate images with a trained or shipped model (torch)."),
+    "evaluate": ("simdiff_cli.generative:evaluate", "FID-digits, accuracy and coverage of a digits model (torch)."),
 }
 
 

@@ -21,6 +21,11 @@ from simdiff.generative.problems import FlowODE, ReverseSDE
 from simdiff.generative.samplers import SAMPLERS, sample, sampler_grid, samplers
 from simdiff.generative.sde import DDPMChain, DiffusionSDE, SubVPSDE, VESDE, VPSDE, sde_from_dict
 from simdiff.generative.toy import TOY_DATASETS, eight_gaussians_mixture, train_toy
+from simdiff.generative.checkpoint import load_model, save_checkpoint
+from simdiff.generative.data import ImageData, load_dataset
+from simdiff.generative.hub import load, shipped
+from simdiff.generative.nets import MLP, UNet
+from simdiff.generative.train import Trainer
 
 __all__ = [
     "VPSDE", "SubVPSDE", "VESDE", "DDPMChain", "DiffusionSDE", "sde_from_dict",
@@ -28,4 +33,14 @@ __all__ = [
     "sample", "samplers", "sampler_grid", "SAMPLERS",
     "GaussianMixture", "ExactMixtureModel", "mode_w2", "gaussian_w2",
     "log_likelihood", "train_toy", "TOY_DATASETS", "eight_gaussians_mixture",
+    "UNet", "MLP", "Trainer", "ImageData", "load_dataset", "load_model", "save_checkpoint", "load", "shipped",
 ]
+
+
+def __getattr__(name: str):
+    # the metrics load the shipped classifiers on use
+    if name in ("fid_digits", "evaluate_digits", "classifier_scores", "texture_fid", "holdout_split"):
+        from simdiff.generative import metrics
+
+        return getattr(metrics, name)
+    raise AttributeError(f"module 'simdiff.generative' has no attribute {name!r}")

@@ -316,7 +316,7 @@ SAMPLERS: dict[str, tuple[str, str, str]] = {
     "ddim": ("flow", "quadratic", "DDIM; eta= adds noise (then on the reverse SDE)"),
     "euler_maruyama": ("reverse", "quadratic", "Euler-Maruyama on the reverse-time SDE"),
     "pc": ("reverse", "quadratic", "predictor-corrector with a Langevin corrector (snr=)"),
-    "heun": ("flow", "karras", "Heun on the probability-flow ODE (Karras et al.)"),
+    "heun": ("flow", "quadratic", "Heun on the probability-flow ODE (Karras et al.)"),
     "ode_adaptive": ("flow", "time", "adaptive Dormand-Prince on the flow ODE (rtol=, atol=; steps ignored)"),
     "dpmpp_2m": ("flow", "log_snr", "DPM-Solver++(2M)"),
     "dpmpp_3m": ("flow", "log_snr", "DPM-Solver++(3M)"),

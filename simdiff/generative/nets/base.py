@@ -62,7 +62,7 @@ def build(config: dict) -> Net:
     kind = config["type"]
     if kind not in _NETS:
         # importing the modules registers the built-in nets
-        from simdiff.generative.nets import mlp, unet  # noqa: F401
+        from simdiff.generative.nets import classifier, mlp, unet  # noqa: F401
     if kind not in _NETS:
         raise InputError(f"unknown network type {kind!r}; known: {', '.join(sorted(_NETS))}.")
     try:
