@@ -55,8 +55,7 @@ def _sde(name: str):
 # train
 
 @click.command()
-@click.option("--data", "data_spec", default="digits", show_default=True,
-              help="digits | mnist | patterns | folder:PATH | npz:PATH")
+@click.option("--data", "data_spec", required=True, help="digits | mnist | patterns | folder:PATH | npz:PATH")
 @click.option("--resolution", type=int, default=None, help="Image size (default: the data set's own).")
 @click.option("--steps", type=int, default=20000, show_default=True, help="Optimiser steps in total.")
 @click.option("--out", type=click.Path(file_okay=False), default="runs/model", show_default=True,

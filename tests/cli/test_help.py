@@ -145,17 +145,15 @@ def test_simdiff_errors_become_one_line_exit_2(monkeypatch):
     assert "Valid methods" in msg
 
 
-@pytest.mark.parametrize("name", ["train", "generate"])
-def test_torch_groups_without_torch(monkeypatch, name):
+@pytest.mark.parametrize("name", ["train", "generate", "evaluate"])
+def test_torch_commands_without_torch(monkeypatch, name):
     monkeypatch.setitem(sys.modules, "torch", None)      # `import torch` now fails
     assert not torch_available()
-    assert_one_line_error(CliRunner().invoke(cli, [name]), f"simdiff {name} needs torch", TORCH_INSTALL)
+    args = [name, "--data", "digits"] if name == "train" else [name]
+    assert_one_line_error(CliRunner().invoke(cli, args), f"simdiff {name} needs torch", TORCH_INSTALL)
     assert invoke(name, "--help").exit_code == 0
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("name", ["train", "generate"])
-def test_torch_groups_with_torch(name):
-    assert torch_available()
-    result = invoke(name)
-    assert result.exit_code == 0 and "needs torch" in result.output
+def test_train_needs_data():
+    result = CliRunner().invoke(cli, ["train"])
+    assert result.exit_code == 2 and "--data" in result.output
