@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_rd.py
 	$(PY) benchmarks/bench_particles.py
 	$(PY) benchmarks/bench_samplers.py
+	$(PY) benchmarks/bench_generate.py --quick
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache
