@@ -53,7 +53,10 @@ def load(name_or_path: str | os.PathLike, device: Any = "cpu"):
     from simdiff.generative.checkpoint import _read_meta, load_model
 
     key = os.fspath(name_or_path)
-    path = shipped_path(key) if key in MODELS and not Path(key).exists() else Path(key)
+    if not Path(key).exists() and (key in MODELS or not any(c in key for c in "/\\.")):
+        path = shipped_path(key)          # a name: shipped, or a clear error listing the shipped ones
+    else:
+        path = Path(key)
     net, sde = load_model(path, device=device)
     model_file = path / "model.json" if path.is_dir() else (path if path.suffix == ".json" else path.parent / "model.json")
     net.sde = sde
