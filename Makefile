@@ -18,6 +18,7 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/simdiff demo --out demo_output
+	$(VENV)/bin/simdiff generate --n 64 --guidance 2 --out demo_output/digits.png --trajectory demo_output/denoise.gif
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -57,6 +57,8 @@ def _sde(name: str):
 @click.command()
 @click.option("--data", "data_spec", required=True, help="digits | mnist | patterns | folder:PATH | npz:PATH")
 @click.option("--resolution", type=int, default=None, help="Image size (default: the data set's own).")
+@click.option("--data-opt", "data_opts", multiple=True, metavar="KEY=VALUE",
+              help="A data set option, e.g. n_per_class=256 for patterns; repeatable.")
 @click.option("--steps", type=int, default=20000, show_default=True, help="Optimiser steps in total.")
 @click.option("--out", type=click.Path(file_okay=False), default="runs/model", show_default=True,
               help="Run directory: checkpoint, log.csv, sample grids.")
@@ -81,7 +83,7 @@ def _sde(name: str):
 @click.option("--sample-every", type=int, default=2000, show_default=True, help="Sample grid interval (0: none).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def train(data_spec, resolution, steps, out, seed, resume, batch_size, lr, warmup, ema_decay, channels,
+def train(data_spec, resolution, data_opts, steps, out, seed, resume, batch_size, lr, warmup, ema_decay, channels,
           channel_mult, res_blocks, attn, dropout, conditional, sde_name, prediction, holdout, checkpoint_every,
           sample_every, device, progress):
     """Train a UNet score model on an image data set (needs torch).
@@ -101,7 +103,7 @@ def train(data_spec, resolution, steps, out, seed, resume, batch_size, lr, warmu
         tr = Trainer.resume(out, progress=progress)
         click.echo(f"resuming {out} at step {tr.step} of {tr.total_steps}")
     else:
-        tr = _new_trainer(data_spec, resolution, steps, out, seed, batch_size, lr, warmup, ema_decay, channels,
+        tr = _new_trainer(data_spec, resolution, data_opts, steps, out, seed, batch_size, lr, warmup, ema_decay, channels,
                           channel_mult, res_blocks, attn, dropout, conditional, sde_name, prediction, holdout,
                           checkpoint_every, sample_every, device, progress)
     start = tr.step
@@ -114,7 +116,7 @@ def train(data_spec, resolution, steps, out, seed, resume, batch_size, lr, warmu
                f"(simdiff generate {out} --n 64 --out samples.png).")
 
 
-def _new_trainer(data_spec, resolution, steps, out, seed, batch_size, lr, warmup, ema_decay, channels, channel_mult,
+def _new_trainer(data_spec, resolution, data_opts, steps, out, seed, batch_size, lr, warmup, ema_decay, channels, channel_mult,
                  res_blocks, attn, dropout, conditional, sde_name, prediction, holdout, checkpoint_every,
                  sample_every, device, progress):
     from simdiff.generative.data import load_dataset
@@ -124,6 +126,11 @@ def _new_trainer(data_spec, resolution, steps, out, seed, batch_size, lr, warmup
     if (Path(out) / "model.json").is_file():
         raise CommandError(f"{out!r} already holds a checkpoint: pass --resume to continue it, or another --out.")
     opts = {"resolution": resolution} if resolution else {}
+    for item in data_opts:
+        key, sep, val = item.partition("=")
+        if not sep or not key.strip():
+            raise CommandError(f"--data-opt {item!r}: write KEY=VALUE, e.g. n_per_class=256.")
+        opts[key.strip()] = _value(val.strip())
     data = load_dataset(data_spec, **opts)
     train_data, _ = _holdout(data, data_spec, holdout)
     c, h, w = data.shape
@@ -143,6 +150,15 @@ def _new_trainer(data_spec, resolution, steps, out, seed, batch_size, lr, warmup
     return Trainer(net, _sde(sde_name), train_data, batch_size=min(batch_size, len(train_data)), lr=lr,
                    warmup=warmup, total_steps=steps, ema_decay=ema_decay, seed=seed, device=device, out=out,
                    checkpoint_every=checkpoint_every, sample_every=sample_every or None, progress=progress)
+
+
+def _value(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _holdout(data, spec, fraction):
@@ -253,7 +269,7 @@ def generate(model, n, label, guidance, sampler, steps, seed, out, trajectory, f
     shape = (n, *_image_shape(net))
     dev = next(net.parameters()).device
     t0 = time.perf_counter()
-    res = sample(net, net.sde, shape, method=sampler, steps=steps, seed=seed, device=dev,
+    res = sample(net, net.sde, shape, method=sampler, steps=steps, seed=seed, device=dev, clip=(-1.0, 1.0),
                  label=torch.tensor(labels, device=dev) if labels is not None else None, guidance=guidance,
                  return_trajectory=trajectory is not None)
     x = res.y[-1] if trajectory is not None else res
@@ -387,10 +403,13 @@ def evaluate(model, n, guidance, sampler, steps, seed, batch, device):
 
     net, name = _load_model(model, device)
     res = net.config["resolution"]
+    data_name = (getattr(net, "meta", {}).get("data") or {}).get("name")
     dataset = {8: "digits", 28: "mnist"}.get(res)
-    if dataset is None or net.config.get("in_channels", 1) != 1:
-        raise CommandError(f"evaluate scores digit models (1x8x8 digits or 1x28x28 mnist); {name!r} makes "
-                           f"{net.config.get('in_channels', 1)}x{res}x{res} images.")
+    textures = data_name == "patterns"
+    if not textures and (dataset is None or net.config.get("in_channels", 1) != 1):
+        raise CommandError(f"evaluate scores digit models (1x8x8 digits, 1x28x28 mnist) and pattern-texture "
+                           f"models; {name!r} makes {net.config.get('in_channels', 1)}x{res}x{res} images of "
+                           f"{data_name or 'unknown data'}.")
     labels = _labels_for(net, None, n)
     if labels is not None and guidance is None:
         guidance = 1.0
@@ -401,10 +420,14 @@ def evaluate(model, n, guidance, sampler, steps, seed, batch, device):
         lab = None if labels is None else torch.tensor(labels[k:k + batch], device=dev)
         m = min(batch, n - k)
         xs.append(sample(net, net.sde, (m, *_image_shape(net)), method=sampler, steps=steps, seed=seed + k,
+                         clip=(-1.0, 1.0),
                          device=dev, label=lab, guidance=guidance if lab is not None else None).clamp(-1, 1).cpu())
     x = torch.cat(xs)
     dt = time.perf_counter() - t0
-    scores = evaluate_digits(x, torch.tensor(labels) if labels is not None else None, dataset=dataset)
+    if textures:
+        scores = _texture_scores(net, x, labels)
+    else:
+        scores = evaluate_digits(x, torch.tensor(labels) if labels is not None else None, dataset=dataset)
     click.echo(f"{name}: {n} images, {sampler} {steps} steps"
                f"{f', guidance {guidance:g}' if labels else ''}, sampled in {dt:.1f} s")
     for key, val in scores.items():
@@ -412,3 +435,25 @@ def evaluate(model, n, guidance, sampler, steps, seed, batch, device):
             click.echo(f"  {key:>18s}: {val:.4f}")
         elif isinstance(val, int):
             click.echo(f"  {key:>18s}: {val}")
+
+
+def _texture_scores(net, x, labels):
+    """Texture FID of generated vs real pattern images (all, and per class), with the real-vs-real
+    floor: the two halves of the real set compared the same way."""
+    import torch
+
+    from simdiff.generative.data import load_dataset
+    from simdiff.generative.metrics import texture_fid
+
+    info = net.meta.get("data") or {}
+    real = load_dataset("patterns", **(info.get("options") or {}))
+    half = len(real) // 2
+    perm = torch.randperm(len(real), generator=torch.Generator().manual_seed(0))
+    a, b = real.images[perm[:half]], real.images[perm[half:]]
+    out = {"texture_fid": texture_fid(x, real.images), "texture_fid_floor": texture_fid(a, b)}
+    if labels is not None:
+        lab = torch.tensor(labels)
+        per = [texture_fid(x[lab == k], real.images[real.labels == k]) for k in range(net.num_classes)
+               if int((lab == k).sum()) > 2]
+        out["texture_fid_per_class"] = float(sum(per) / len(per))
+    return out

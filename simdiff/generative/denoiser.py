@@ -65,11 +65,15 @@ class Denoiser:
         Classifier-free guidance scale ``w`` (needs a conditional model and ``label``).
     classifier, classifier_scale
         Classifier guidance: ``classifier(x, t) -> logits`` and its scale.
+    clip
+        ``(lo, hi)``: clamp the data prediction to the data's range (images in [-1, 1]), as DDPM's
+        and DDIM's ``clip_sample`` do; it keeps an imperfect network's large-noise predictions,
+        which :math:`1/\alpha` amplifies, inside the data range. ``None``: no clamp.
     """
 
     def __init__(self, model: Callable, sde, prediction: str | None = None, *, label: Any = None,
                  guidance: float | None = None, classifier: Callable | None = None,
-                 classifier_scale: float = 1.0):
+                 classifier_scale: float = 1.0, clip: tuple[float, float] | None = None):
         if not callable(model):
             raise InputTypeError(f"model={model!r} is not callable; pass a function or module model(x, t, **cond).")
         self.model, self.sde = model, sde
@@ -96,6 +100,15 @@ class Denoiser:
         self.label, self.guidance = label, guidance
         self._model_label = label if cond else None        # with classifier guidance only: the classifier's
         self.classifier, self.classifier_scale = classifier, float(classifier_scale)
+        if clip is not None:
+            try:
+                lo, hi = (float(v) for v in clip)
+            except (TypeError, ValueError):
+                raise InputTypeError(f"clip={clip!r}: pass (low, high), e.g. (-1, 1) for images.") from None
+            if not lo < hi:
+                raise InputError(f"clip={clip!r}: low must be below high.")
+            clip = (lo, hi)
+        self.clip = clip
         self._checked = False
 
     # -- the raw model call ----------------------------------------------------------------------
@@ -139,6 +152,8 @@ class Denoiser:
         x0 = to_x0(self.raw(t, x), self.prediction, x, a, s)
         if self.classifier is not None and self.classifier_scale != 0.0:
             x0 = x0 + (self.classifier_scale * s * s / a) * self._classifier_grad(t, x)
+        if self.clip is not None:
+            x0 = x0.clamp(*self.clip)
         return x0
 
     def eps(self, t: float, x: torch.Tensor) -> torch.Tensor:

@@ -370,7 +370,8 @@ def sample(model: Callable, sde: DiffusionSDE, shape, *, method: str = "dpmpp_2m
            classifier: Callable | None = None, classifier_scale: float = 1.0, spacing: str | None = None,
            t_min: float | None = None, eta: float | None = None, snr: float = 0.16, x_T: torch.Tensor | None = None,
            device: Any = None, dtype: torch.dtype = torch.float32, return_trajectory: bool = False,
-           rtol: float = 1e-5, atol: float = 1e-5, progress: bool = False):
+           rtol: float = 1e-5, atol: float = 1e-5, progress: bool = False,
+           clip: tuple[float, float] | None = None):
     """Draw samples by integrating a reverse process from the prior at ``T`` to ``t = 0``.
 
     Parameters
@@ -397,6 +398,8 @@ def sample(model: Callable, sde: DiffusionSDE, shape, *, method: str = "dpmpp_2m
         (default 0.5; 1 is the reverse SDE itself, as in diffusers' ``sde-dpmsolver++``).
     snr
         The predictor–corrector's signal-to-noise ratio.
+    clip
+        ``(lo, hi)`` clamps every data prediction to the data range (``(-1, 1)`` for images).
     return_trajectory
         Return the :class:`simdiff.Solution` with every grid time (``sol.t``, ``sol.y[k]``; the
         samples are ``sol.y[-1]``, ``sol.stats.nfe`` the evaluations) instead of the samples.
@@ -409,7 +412,7 @@ def sample(model: Callable, sde: DiffusionSDE, shape, *, method: str = "dpmpp_2m
         raise InputTypeError(f"sde={sde!r}: pass a forward process (VPSDE, SubVPSDE, VESDE, DDPMChain).")
     den = model if isinstance(model, Denoiser) else Denoiser(
         model, sde, prediction, label=label, guidance=guidance, classifier=classifier,
-        classifier_scale=classifier_scale)
+        classifier_scale=classifier_scale, clip=clip)
     try:
         shape = tuple(int(s) for s in shape)
     except (TypeError, ValueError):

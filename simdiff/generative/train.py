@@ -373,7 +373,8 @@ class Trainer:
         try:
             with torch.random.fork_rng(devices=devices):
                 x = sample(model, self.sde, (self.n_samples, *self.data.shape[1:]), method=self.sample_method,
-                           steps=self.sample_steps, seed=self.seed, label=label, device=self.device)
+                           steps=self.sample_steps, seed=self.seed, label=label, device=self.device,
+                           clip=(-1.0, 1.0))
         finally:
             model.train(was_training)
         if x.dim() == 4 and x.shape[1] in (1, 3):

@@ -27,7 +27,8 @@ def test_digits_model_quality(guidance):
     another CPU's arithmetic."""
     net = load("digits")
     labels = torch.arange(1000) % 10
-    x = sample(net, net.sde, (1000, 1, 8, 8), method="dpmpp_2m", steps=20, seed=0, label=labels, guidance=guidance)
+    x = sample(net, net.sde, (1000, 1, 8, 8), method="dpmpp_2m", steps=20, seed=0, label=labels, guidance=guidance,
+               clip=(-1.0, 1.0))
     assert torch.isfinite(x).all()
     s = evaluate_digits(x.clamp(-1, 1), labels, dataset="digits")
     assert s["accuracy"] >= 0.95 and s["coverage"] == 10 and s["confidence"] >= 0.95
