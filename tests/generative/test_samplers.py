@@ -250,8 +250,16 @@ def test_bad_input():
         sample(model, "vp", (4, 2))
     with pytest.raises(InputError, match="at most"):
         sample(model, DDPMChain(100), (4, 2), steps=101)
+    with pytest.raises(InputError, match="clip="):
+        sample(model, sde, (4, 2), clip=(1.0, -1.0))
     with pytest.raises(InputError, match="label must be in"):
         sample(LABELLED.model(sde), sde, (4, 2), label=7, guidance=1.0)
+
+
+def test_clip_bounds_the_data_prediction():
+    sde = VPSDE()
+    x = sample(MIX.model(sde), sde, (200, 2), steps=10, seed=0, clip=(-0.5, 0.5))
+    assert float(x.abs().max()) <= 0.5 + 1e-6          # the last step returns alpha(0) * D = D
 
 
 def test_aliases():
