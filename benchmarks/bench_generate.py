@@ -70,6 +70,7 @@ from simdiff.generative.nets import UNet
 from simdiff.generative.train import Trainer
 
 HERE = Path(__file__).resolve().parent
+from _common import cpu_model, source_state as _source_state  # noqa: E402
 BATCH = 128
 NUM_CLASSES = 10
 RECIPE = dict(batch_size=BATCH, lr=5e-4, weight_decay=0.0, ema_decay=0.999, grad_clip=1.0, warmup=200,
@@ -283,36 +284,12 @@ def threads(n):
     return f"{n} thread{'s' if n != 1 else ''}"
 
 
-def cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def source_state():
-    """The git commit and whether the sources this benchmark exercises have local changes."""
-    import hashlib
-    import subprocess
-
-    root = HERE.parent
-    files = [f"simdiff/generative/{f}" for f in ("nets/unet.py", "train.py", "samplers.py", "sde.py", "denoiser.py",
-                                                  "ema.py", "metrics.py")]
-    try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", *files],
-                               capture_output=True, text=True, timeout=10).stdout.strip() != ""
-    except (OSError, subprocess.SubprocessError):
-        head, dirty = "unknown", None
-    h = hashlib.sha1()
-    for f in files:
-        if (root / f).exists():
-            h.update((root / f).read_bytes())
-    return {"commit": head, "sources_dirty": dirty, "sources_sha1": h.hexdigest()[:12]}
+    """The commit and the state of the sources this benchmark exercises."""
+    files = ("nets/unet.py", "train.py", "samplers.py", "sde.py", "denoiser.py", "ema.py", "metrics.py")
+    return _source_state([f"simdiff/generative/{f}" for f in files])
 
 
 def diffusers_version():

@@ -48,20 +48,13 @@ from simdiff.particles.anomalous import attm, ctrw, fbm, levy_walk
 from simdiff.particles.langevin import harmonic, overdamped
 
 HERE = Path(__file__).resolve().parent
+from _common import cpu_model  # noqa: E402
 LAGS = np.arange(2, 101)
 
 
 # ----------------------------------------------------------------------------------------------
 # Helpers
 
-def cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _version(mod):

@@ -62,6 +62,7 @@ import numpy as np
 import simdiff
 
 HERE = Path(__file__).resolve().parent
+from _common import cpu_model  # noqa: E402
 D = 1.0
 SHAPES = {2: (256, 256), 3: (128, 128, 128)}
 # steps per timed call (default, --quick): the fast methods run many steps, the slow ones fewer
@@ -158,14 +159,6 @@ def _euler3d_par(u, v, r, steps):
 # ----------------------------------------------------------------------------------------------
 # Helpers
 
-def cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def caches():

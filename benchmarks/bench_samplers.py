@@ -66,6 +66,7 @@ from simdiff.generative import DDPMChain, Denoiser, GaussianMixture, VPSDE, mode
 from simdiff.generative.sde import DiffusionSDE
 
 HERE = Path(__file__).resolve().parent
+from _common import cpu_model, source_state as _source_state  # noqa: E402
 SPACINGS = ("time", "quadratic", "log_snr", "karras")
 # the samplers of the spacing sweep (those of them that samplers() lists)
 SWEEP = ("dpmpp_2m", "dpmpp_3m", "heun", "sde_dpmpp_2m", "sde_dpmpp_3m")
@@ -581,36 +582,11 @@ def _jsonable(res):
 
 
 def source_state():
-    """The git commit and a hash of the sampler sources (other work may change them during a run)."""
-    import hashlib
-    import subprocess
-
-    root = HERE.parent
-    files = [f"simdiff/generative/{f}" for f in ("samplers.py", "sde.py", "denoiser.py", "problems.py",
-                                                  "parameterization.py", "mixture.py")] + ["simdiff/core/solve.py"]
-    try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", *files],
-                               capture_output=True, text=True, timeout=10).stdout.strip() != ""
-    except (OSError, subprocess.SubprocessError):
-        head, dirty = "unknown", None
-    h = hashlib.sha1()
-    for f in files:
-        path = root / f
-        if path.exists():
-            h.update(path.read_bytes())
-    return {"commit": head, "sources_dirty": dirty, "sources_sha1": h.hexdigest()[:12]}
+    """The commit and the state of the sources this benchmark exercises."""
+    files = ("samplers.py", "sde.py", "denoiser.py", "problems.py", "parameterization.py", "mixture.py")
+    return _source_state([f"simdiff/generative/{f}" for f in files] + ["simdiff/core/solve.py"])
 
 
-def cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main(argv=None):

@@ -45,6 +45,7 @@ import numpy as np
 import simdiff
 
 HERE = Path(__file__).resolve().parent
+from _common import cpu_model  # noqa: E402
 THETA, SIGMA, T = 1.0, 1.0, 1.0
 
 
@@ -94,14 +95,6 @@ def em_var(h, steps):
     return v
 
 
-def cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _version(mod):

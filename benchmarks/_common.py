@@ -1,0 +1,36 @@
+"""Helpers the benchmark scripts share: the machine's CPU and the state of the measured sources."""
+from __future__ import annotations
+
+import hashlib
+import platform
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def source_state(files: list[str]) -> dict:
+    """The git commit, whether ``files`` (repository paths) have local changes, and their hash."""
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", *files],
+                               capture_output=True, text=True, timeout=10).stdout.strip() != ""
+    except (OSError, subprocess.SubprocessError):
+        head, dirty = "unknown", None
+    h = hashlib.sha1()
+    for f in files:
+        if (ROOT / f).exists():
+            h.update((ROOT / f).read_bytes())
+    return {"commit": head, "sources_dirty": dirty, "sources_sha1": h.hexdigest()[:12]}
