@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
+import warnings
 import subprocess
 from pathlib import Path
 
@@ -34,3 +35,17 @@ def source_state(files: list[str]) -> dict:
         if (ROOT / f).exists():
             h.update((ROOT / f).read_bytes())
     return {"commit": head, "sources_dirty": dirty, "sources_sha1": h.hexdigest()[:12]}
+
+
+def diffusers_version(*names: str) -> tuple[str | None, str | None]:
+    """``(version, None)`` when diffusers (and ``names`` from it) import, else ``(None, why)``."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import diffusers
+
+            for name in names:
+                getattr(diffusers, name)
+        return diffusers.__version__, None
+    except Exception as err:                    # ImportError, or one of its own imports failing
+        return None, f"{type(err).__name__}: {err}"

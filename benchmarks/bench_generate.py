@@ -56,7 +56,6 @@ import os
 import platform
 import statistics
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +69,7 @@ from simdiff.generative.nets import UNet
 from simdiff.generative.train import Trainer
 
 HERE = Path(__file__).resolve().parent
-from _common import cpu_model, source_state as _source_state  # noqa: E402
+from _common import cpu_model, diffusers_version as _diffusers_version, source_state as _source_state  # noqa: E402
 BATCH = 128
 NUM_CLASSES = 10
 RECIPE = dict(batch_size=BATCH, lr=5e-4, weight_decay=0.0, ema_decay=0.999, grad_clip=1.0, warmup=200,
@@ -293,14 +292,7 @@ def source_state():
 
 
 def diffusers_version():
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import diffusers
-            from diffusers import UNet2DModel  # noqa: F401
-        return diffusers.__version__, None
-    except Exception as err:                    # ImportError, or one of its own imports failing
-        return None, f"{type(err).__name__}: {err}"
+    return _diffusers_version("UNet2DModel")
 
 
 def main(argv=None):

@@ -55,7 +55,6 @@ import json
 import math
 import platform
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +65,7 @@ from simdiff.generative import DDPMChain, Denoiser, GaussianMixture, VPSDE, mode
 from simdiff.generative.sde import DiffusionSDE
 
 HERE = Path(__file__).resolve().parent
-from _common import cpu_model, source_state as _source_state  # noqa: E402
+from _common import cpu_model, diffusers_version as _diffusers_version, source_state as _source_state  # noqa: E402
 SPACINGS = ("time", "quadratic", "log_snr", "karras")
 # the samplers of the spacing sweep (those of them that samplers() lists)
 SWEEP = ("dpmpp_2m", "dpmpp_3m", "heun", "sde_dpmpp_2m", "sde_dpmpp_3m")
@@ -227,13 +226,7 @@ def nfe_audit():
 # -- diffusers ----------------------------------------------------------------------------------
 
 def diffusers_version():
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import diffusers
-        return diffusers.__version__, None
-    except Exception as err:                    # ImportError, or one of its own imports failing
-        return None, f"{type(err).__name__}: {err}"
+    return _diffusers_version()
 
 
 DIFFUSERS = {

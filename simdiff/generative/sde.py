@@ -84,10 +84,12 @@ class DiffusionSDE:
 
     # -- the two functions --------------------------------------------------------------------
     def log_alpha(self, t):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define log_alpha(t) (a DiffusionSDE subclass "
+                                  f"defines log_alpha and sigma)")
 
     def sigma(self, t):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define sigma(t) (a DiffusionSDE subclass "
+                                  f"defines log_alpha and sigma)")
 
     def alpha(self, t):
         la = self.log_alpha(t)
@@ -242,7 +244,7 @@ class DiffusionSDE:
         return ts
 
     def to_dict(self) -> dict:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define to_dict() to be saved in a checkpoint")
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items() if k != "type")
