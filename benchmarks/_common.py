@@ -1,7 +1,9 @@
 """Helpers the benchmark scripts share: the machine's CPU and the state of the measured sources."""
 from __future__ import annotations
 
+import datetime
 import hashlib
+import os
 import platform
 import warnings
 import subprocess
@@ -49,3 +51,16 @@ def diffusers_version(*names: str) -> tuple[str | None, str | None]:
         return diffusers.__version__, None
     except Exception as err:                    # ImportError, or one of its own imports failing
         return None, f"{type(err).__name__}: {err}"
+
+
+def torch_run_info(dver: str | None, source: dict) -> dict:
+    """Machine and library versions of a torch benchmark run (the JSON's ``info``)."""
+    import numpy as np
+    import torch
+
+    import simdiff
+
+    return {"date": datetime.date.today().isoformat(), "cpu": cpu_model(), "cores": os.cpu_count(),
+            "python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
+            "diffusers": dver, "simdiff": simdiff.__version__, "threads": torch.get_num_threads(),
+            "loadavg_before": " ".join(f"{v:.2f}" for v in os.getloadavg()), "source": source}

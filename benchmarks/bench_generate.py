@@ -49,11 +49,9 @@ Run:  .venv/bin/python benchmarks/bench_generate.py            (about 32 minutes
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
 import math
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -61,7 +59,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import simdiff
 from simdiff.generative import VPSDE, sample
 from simdiff.generative.data import digits
 from simdiff.generative.metrics import evaluate_digits, holdout_split
@@ -69,7 +66,7 @@ from simdiff.generative.nets import UNet
 from simdiff.generative.train import Trainer
 
 HERE = Path(__file__).resolve().parent
-from _common import cpu_model, diffusers_version as _diffusers_version, source_state as _source_state  # noqa: E402
+from _common import diffusers_version as _diffusers_version, source_state as _source_state, torch_run_info  # noqa: E402
 BATCH = 128
 NUM_CLASSES = 10
 RECIPE = dict(batch_size=BATCH, lr=5e-4, weight_decay=0.0, ema_decay=0.999, grad_clip=1.0, warmup=200,
@@ -327,10 +324,7 @@ def main(argv=None):
 
     dver, dnote = (None, "--skip-diffusers") if a.skip_diffusers else diffusers_version()
     kinds = ["simdiff"] + (["diffusers"] if dver else [])
-    info = {"date": _dt.date.today().isoformat(), "cpu": cpu_model(), "cores": os.cpu_count(),
-            "python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
-            "diffusers": dver, "simdiff": simdiff.__version__, "threads": torch.get_num_threads(),
-            "loadavg_before": " ".join(f"{v:.2f}" for v in os.getloadavg()), "source": source_state()}
+    info = torch_run_info(dver, source_state())
     print(f"machine: {info['cpu']}, {info['cores']} cores | python {info['python']} torch {info['torch']} "
           f"diffusers {dver or 'not importable'} simdiff {info['simdiff']} | {threads(info['threads'])} | load "
           f"average {info['loadavg_before']}")

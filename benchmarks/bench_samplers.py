@@ -50,10 +50,8 @@ for _v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_
     os.environ.setdefault(_v, "1")
 
 import argparse
-import datetime as _dt
 import json
 import math
-import platform
 import time
 from pathlib import Path
 
@@ -65,7 +63,7 @@ from simdiff.generative import DDPMChain, Denoiser, GaussianMixture, VPSDE, mode
 from simdiff.generative.sde import DiffusionSDE
 
 HERE = Path(__file__).resolve().parent
-from _common import cpu_model, diffusers_version as _diffusers_version, source_state as _source_state  # noqa: E402
+from _common import diffusers_version as _diffusers_version, source_state as _source_state, torch_run_info  # noqa: E402
 SPACINGS = ("time", "quadratic", "log_snr", "karras")
 # the samplers of the spacing sweep (those of them that samplers() lists)
 SWEEP = ("dpmpp_2m", "dpmpp_3m", "heun", "sde_dpmpp_2m", "sde_dpmpp_3m")
@@ -604,10 +602,7 @@ def main(argv=None):
 
     dver, dnote = (None, "--no-diffusers") if a.no_diffusers else diffusers_version()
     have = dver is not None
-    info = {"date": _dt.date.today().isoformat(), "cpu": cpu_model(), "cores": os.cpu_count(),
-            "python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
-            "diffusers": dver, "simdiff": simdiff.__version__, "threads": torch.get_num_threads(),
-            "loadavg_before": " ".join(f"{x:.2f}" for x in os.getloadavg()), "source": source_state()}
+    info = torch_run_info(dver, source_state())
     print(f"machine: {info['cpu']}, {info['cores']} cores | python {info['python']} torch {info['torch']} "
           f"diffusers {dver or 'not importable'} simdiff {info['simdiff']} | 1 thread | load average "
           f"{info['loadavg_before']}")

@@ -132,12 +132,11 @@ class GaussianMixture:
         mix = self
 
         def logits(x, t):
-            lp = mix._torch_logp(x, t)                           # (n, K)
+            _, _, _, lp = mix._noisy(x, t, sde)                  # (n, K)
             onehot = mix._t("onehot", x.device)
             out = torch.logsumexp(lp[:, :, None] + torch.log(onehot)[None], dim=1)
             return (out - torch.logsumexp(out, dim=1, keepdim=True)).to(x.dtype)
 
-        mix._sde = sde
         return logits
 
     def _t(self, key, device):
@@ -158,10 +157,6 @@ class GaussianMixture:
         p = torch.einsum("nd,kde->nke", x, U) - a * torch.einsum("kd,kde->ke", mu, U)[None]
         lp = self._t("logw", x.device)[None] - 0.5 * ((p * p / var).sum(-1) + torch.log(var).sum(-1))
         return a, var, p, lp
-
-    def _torch_logp(self, x, t):
-        _, _, _, lp = self._noisy(x, t, self._sde)
-        return lp
 
     def _posterior_mean(self, x, t, sde, label=None, null_label=None):
         a, var, p, lp = self._noisy(x, t, sde)
